@@ -1,0 +1,145 @@
+from django.http import FileResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from annotation import services
+from annotation.imaging import ImageRejected
+from annotation.models import Image, LabelVersion
+from annotation.serializers import (
+    ImageDetailSerializer,
+    ImageSerializer,
+    LabelSerializer,
+    LabelVersionSerializer,
+    SaveLabelSerializer,
+    UploadResultSerializer,
+    UploadSerializer,
+)
+from defect_platform.core.access import get_project_for_user, get_scoped
+
+
+class ProjectImagesView(generics.ListAPIView):
+    """List a project's images, or upload image files (multipart field `files`, repeatable)."""
+
+    serializer_class = ImageSerializer
+    parser_classes = [MultiPartParser, FormParser]
+    ordering_fields = ["id", "created_at"]
+    filterset_fields = ["sha256"]
+
+    def get_queryset(self):
+        project = get_project_for_user(self.request.user, self.kwargs["project_pk"])
+        return Image.objects.filter(project=project)
+
+    @extend_schema(request=UploadSerializer, responses={201: UploadResultSerializer})
+    def post(self, request, project_pk):
+        project = get_project_for_user(request.user, project_pk, "import")
+        files = request.FILES.getlist("files")
+        UploadSerializer(data={"files": files}).is_valid(raise_exception=True)
+        report = services.upload_images(project, files, request.user)
+        body = UploadResultSerializer(
+            {"created": report.created, "duplicates": report.duplicates, "errors": report.errors}
+        ).data
+        if report.created:
+            code = status.HTTP_201_CREATED
+        elif report.errors:
+            body = {
+                "detail": f"No image imported: {report.errors[0]['name']}: "
+                f"{report.errors[0]['reason']}",
+                "code": "invalid",
+                "errors": {"files": [f"{e['name']}: {e['reason']}" for e in report.errors]},
+                **body,
+            }
+            code = status.HTTP_400_BAD_REQUEST
+        else:
+            code = status.HTTP_200_OK
+        return Response(body, status=code)
+
+
+class ImageDetailView(generics.RetrieveAPIView):
+    serializer_class = ImageDetailSerializer
+
+    def get_object(self):
+        return get_scoped(Image.objects.all(), self.request.user, self.kwargs["pk"])
+
+
+class ImageFileView(APIView):
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    def get(self, request, pk):
+        image = get_scoped(Image.objects.all(), request.user, pk)
+        return FileResponse(image.file.open("rb"))
+
+
+class ImageLabelsView(APIView):
+    """List the labels of an image, or save a new version of your own label.
+
+    A save names `base_version` (the version it edits; empty for a first save). If the label
+    changed since, the answer is 409 with the current version, and nothing is written.
+    """
+
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(responses=LabelSerializer(many=True))
+    def get(self, request, pk):
+        image = get_scoped(Image.objects.all(), request.user, pk)
+        labels = image.labels.select_related("annotator", "current_version__author")
+        return Response(LabelSerializer(labels, many=True).data)
+
+    @extend_schema(request=SaveLabelSerializer, responses={201: LabelVersionSerializer})
+    def post(self, request, pk):
+        image = get_scoped(Image.objects.all(), request.user, pk, "label")
+        form = SaveLabelSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        data = form.validated_data
+        mask = data.get("mask")
+        try:
+            version = services.save_label(
+                image,
+                request.user,
+                data["kind"],
+                mask.read() if mask else None,
+                data["soft"],
+                data.get("base_version"),
+            )
+        except ImageRejected as exc:
+            raise ValidationError({"mask": str(exc)}) from None
+        except services.StaleVersion as stale:
+            current = LabelVersionSerializer(stale.current).data if stale.current else None
+            return Response(
+                {
+                    "detail": "This label was changed since you loaded it; reload or merge.",
+                    "code": "conflict",
+                    "errors": {},
+                    "current_version": current,
+                },
+                status=status.HTTP_409_CONFLICT,
+            )
+        return Response(LabelVersionSerializer(version).data, status=status.HTTP_201_CREATED)
+
+
+class LabelVersionDetailView(generics.RetrieveAPIView):
+    serializer_class = LabelVersionSerializer
+
+    def get_object(self):
+        return get_scoped(
+            LabelVersion.objects.select_related("author"),
+            self.request.user,
+            self.kwargs["pk"],
+            project_path="label__image__project",
+        )
+
+
+class LabelVersionMaskView(APIView):
+    @extend_schema(responses={(200, "image/png"): OpenApiTypes.BINARY})
+    def get(self, request, pk):
+        version = get_scoped(
+            LabelVersion.objects.all(), request.user, pk, project_path="label__image__project"
+        )
+        if not version.mask:
+            from django.http import Http404
+
+            raise Http404("This version has no mask (it is a negative or unsure label).")
+        return FileResponse(version.mask.open("rb"), content_type="image/png")

@@ -1,0 +1,100 @@
+"""Decoding and validation of uploaded images and masks (no Django models here)."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+ACCEPTED_FORMATS = {"JPEG": ".jpg", "PNG": ".png", "BMP": ".bmp", "TIFF": ".tif"}
+
+
+class ImageRejected(ValueError):
+    """An upload that is not a usable image; the message says why, for the user."""
+
+
+@dataclass
+class DecodedImage:
+    data: bytes
+    format: str
+    mode: str
+    width: int
+    height: int
+
+    @property
+    def suffix(self) -> str:
+        return ACCEPTED_FORMATS[self.format]
+
+
+def _open(data: bytes, max_pixels: int) -> Image.Image:
+    if not data:
+        raise ImageRejected("The file is empty.")
+    try:
+        img = Image.open(io.BytesIO(data))
+    except UnidentifiedImageError:
+        raise ImageRejected("Not an image file (or a format that is not supported).") from None
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise ImageRejected(f"Unreadable image: {exc}") from None
+    if img.width * img.height > max_pixels:
+        raise ImageRejected(
+            f"Image is {img.width}x{img.height} = {img.width * img.height} pixels; "
+            f"the limit is {max_pixels}."
+        )
+    return img
+
+
+def decode_image(data: bytes, max_pixels: int) -> DecodedImage:
+    img = _open(data, max_pixels)
+    if img.format not in ACCEPTED_FORMATS:
+        raise ImageRejected(f"{img.format} images are not accepted; use JPEG, PNG, BMP or TIFF.")
+    try:
+        img.load()  # decodes fully: truncated files fail here, not later in training
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise ImageRejected(f"The image is damaged or truncated: {exc}") from None
+    return DecodedImage(data, img.format, img.mode, img.width, img.height)
+
+
+def to_rgb_array(data: bytes) -> np.ndarray:
+    """Any stored image (grayscale, RGBA, 16-bit) as an HxWx3 uint8 RGB array."""
+    img = Image.open(io.BytesIO(data))
+    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
+        arr = np.asarray(img, dtype=np.float32)
+        hi = float(arr.max()) or 1.0
+        img = Image.fromarray((arr * (255.0 / hi)).clip(0, 255).astype(np.uint8))
+    return np.asarray(img.convert("RGB"))
+
+
+def decode_mask(data: bytes, width: int, height: int, soft: bool) -> np.ndarray:
+    """A mask upload as an HxW uint8 array (0 = no defect, 255 = defect, between = probability).
+
+    Binary masks are thresholded at 128 so anti-aliased edges do not become soft labels.
+    """
+    img = _open(data, width * height + 1)
+    if img.format != "PNG":
+        raise ImageRejected("Masks must be PNG files (lossless).")
+    if (img.width, img.height) != (width, height):
+        raise ImageRejected(
+            f"The mask is {img.width}x{img.height} but the image is {width}x{height}."
+        )
+    try:
+        if img.mode in ("RGBA", "LA", "PA"):
+            # Transparent pixels count as 0, so a canvas export and a grey PNG read alike.
+            rgba = img.convert("RGBA")
+            grey = np.asarray(rgba.convert("L"), dtype=np.uint16)
+            alpha = np.asarray(rgba, dtype=np.uint16)[:, :, 3]
+            mask = ((grey * alpha + 127) // 255).astype(np.uint8)
+        else:
+            mask = np.asarray(img.convert("L"))
+    except (OSError, ValueError) as exc:
+        raise ImageRejected(f"The mask is damaged: {exc}") from None
+    if not soft:
+        mask = np.where(mask >= 128, 255, 0).astype(np.uint8)
+    return np.ascontiguousarray(mask, dtype=np.uint8)
+
+
+def encode_png(mask: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(mask, mode="L").save(buf, format="PNG", compress_level=1)
+    return buf.getvalue()

@@ -1,0 +1,89 @@
+from rest_framework import serializers
+
+from annotation.models import Image, Label, LabelVersion
+
+
+class LabelVersionSerializer(serializers.ModelSerializer):
+    author = serializers.CharField(source="author.username", read_only=True)
+    mask_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = LabelVersion
+        fields = [
+            "id",
+            "number",
+            "parent",
+            "author",
+            "kind",
+            "is_soft",
+            "positive_pixels",
+            "created_at",
+            "mask_url",
+        ]
+
+    def get_mask_url(self, version) -> str | None:
+        if not version.mask:
+            return None
+        return f"/api/label-versions/{version.pk}/mask/"
+
+
+class LabelSerializer(serializers.ModelSerializer):
+    annotator = serializers.CharField(source="annotator.username", read_only=True)
+    current_version = LabelVersionSerializer(read_only=True)
+
+    class Meta:
+        model = Label
+        fields = ["id", "annotator", "current_version", "updated_at"]
+
+
+class ImageSerializer(serializers.ModelSerializer):
+    file_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Image
+        fields = [
+            "id",
+            "project",
+            "source_name",
+            "width",
+            "height",
+            "mode",
+            "sha256",
+            "metadata",
+            "created_at",
+            "file_url",
+        ]
+
+    def get_file_url(self, image) -> str:
+        return f"/api/images/{image.pk}/file/"
+
+
+class ImageDetailSerializer(ImageSerializer):
+    labels = LabelSerializer(many=True, read_only=True)
+
+    class Meta(ImageSerializer.Meta):
+        fields = [*ImageSerializer.Meta.fields, "labels"]
+
+
+class UploadSerializer(serializers.Serializer):
+    files = serializers.ListField(
+        child=serializers.FileField(allow_empty_file=True), allow_empty=False, max_length=1000
+    )
+
+
+class UploadResultSerializer(serializers.Serializer):
+    created = ImageSerializer(many=True)
+    duplicates = serializers.ListField(child=serializers.DictField())
+    errors = serializers.ListField(child=serializers.DictField())
+
+
+class SaveLabelSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=LabelVersion.Kind.choices, default="mask")
+    mask = serializers.FileField(required=False, allow_empty_file=True)
+    soft = serializers.BooleanField(default=False)
+    base_version = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+
+    def validate(self, attrs):
+        if attrs["kind"] == LabelVersion.Kind.MASK and not attrs.get("mask"):
+            raise serializers.ValidationError({"mask": "A mask label needs a mask PNG file."})
+        return attrs

@@ -1,0 +1,69 @@
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from annotation import api as annotation_api
+from defect_platform.core import api as core_api
+from inspection import api as inspection_api
+from training import api as training_api
+
+router = DefaultRouter()
+router.register("projects", core_api.ProjectViewSet, basename="project")
+router.register(
+    r"projects/(?P<project_pk>\d+)/members", core_api.MembershipViewSet, basename="membership"
+)
+
+urlpatterns = [
+    path("auth/token/", core_api.TokenView.as_view(), name="api-token"),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path(
+        "projects/<int:project_pk>/images/",
+        annotation_api.ProjectImagesView.as_view(),
+        name="api-project-images",
+    ),
+    path("images/<int:pk>/", annotation_api.ImageDetailView.as_view(), name="api-image"),
+    path("images/<int:pk>/file/", annotation_api.ImageFileView.as_view(), name="api-image-file"),
+    path(
+        "images/<int:pk>/labels/", annotation_api.ImageLabelsView.as_view(), name="api-image-labels"
+    ),
+    path(
+        "label-versions/<int:pk>/",
+        annotation_api.LabelVersionDetailView.as_view(),
+        name="api-label-version",
+    ),
+    path(
+        "label-versions/<int:pk>/mask/",
+        annotation_api.LabelVersionMaskView.as_view(),
+        name="api-label-version-mask",
+    ),
+    path(
+        "projects/<int:project_pk>/jobs/",
+        training_api.ProjectJobsView.as_view(),
+        name="api-project-jobs",
+    ),
+    path("jobs/<int:pk>/", training_api.JobDetailView.as_view(), name="api-job"),
+    path("jobs/<int:pk>/cancel/", training_api.JobCancelView.as_view(), name="api-job-cancel"),
+    path(
+        "projects/<int:project_pk>/models/",
+        training_api.ProjectModelsView.as_view(),
+        name="api-project-models",
+    ),
+    path("models/<int:pk>/", training_api.ModelDetailView.as_view(), name="api-model"),
+    path(
+        "models/<int:pk>/promote/",
+        training_api.ModelPromoteView.as_view(),
+        name="api-model-promote",
+    ),
+    path("inspect/", inspection_api.InspectView.as_view(), name="api-inspect"),
+    path("stations/", inspection_api.StationListView.as_view(), name="api-stations"),
+    path("stations/<int:pk>/", inspection_api.StationDetailView.as_view(), name="api-station"),
+    path("records/", inspection_api.RecordListView.as_view(), name="api-records"),
+    path("records/<int:pk>/", inspection_api.RecordDetailView.as_view(), name="api-record"),
+    path(
+        "records/<int:pk>/masks/<int:mask_pk>/",
+        inspection_api.RecordMaskView.as_view(),
+        name="api-record-mask",
+    ),
+    path("", include(router.urls)),
+]

@@ -1,0 +1,68 @@
+from django.contrib.auth import get_user_model
+from rest_framework import serializers
+
+from defect_platform.core.models import Membership, Project
+
+
+class ProjectSerializer(serializers.ModelSerializer):
+    my_role = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Project
+        fields = [
+            "id",
+            "name",
+            "slug",
+            "description",
+            "color",
+            "labeling_guide",
+            "decision_threshold",
+            "min_defect_area",
+            "input_height",
+            "input_width",
+            "created_at",
+            "my_role",
+        ]
+        read_only_fields = ["id", "created_at", "my_role"]
+
+    def get_my_role(self, project) -> str | None:
+        request = self.context.get("request")
+        from defect_platform.core.access import role_in
+
+        if request is None:
+            return None
+        if request.user.is_staff and role_in(request.user, project) is None:
+            return "staff"
+        return role_in(request.user, project)
+
+    def validate(self, attrs):
+        for field in ("input_height", "input_width"):
+            value = attrs.get(field)
+            if value is not None and (value < 32 or value > 4096 or value % 32):
+                raise serializers.ValidationError(
+                    {
+                        field: "Must be a multiple of 32 between 32 and 4096 (the U-Net halves it "
+                        "five times)."
+                    }
+                )
+        return attrs
+
+
+class MembershipSerializer(serializers.ModelSerializer):
+    username = serializers.SlugRelatedField(
+        source="user", slug_field="username", queryset=get_user_model().objects.all()
+    )
+
+    class Meta:
+        model = Membership
+        fields = ["id", "username", "role", "created_at"]
+        read_only_fields = ["id", "created_at"]
+
+
+class TokenRequestSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=128, style={"input_type": "password"})
+
+
+class TokenResponseSerializer(serializers.Serializer):
+    token = serializers.CharField()

@@ -1,0 +1,46 @@
+"""Durable file writes: a file appears whole or not at all, and is never overwritten."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import FileSystemStorage, default_storage
+
+
+def unique_name(folder: str, suffix: str) -> str:
+    return f"{folder.strip('/')}/{uuid.uuid4().hex}{suffix}"
+
+
+def save_bytes(name: str, data: bytes) -> str:
+    """Write `data` under `name` (relative to MEDIA_ROOT) and return the stored name."""
+    if not isinstance(default_storage, FileSystemStorage):
+        return default_storage.save(name, ContentFile(data))
+    path = default_storage.path(name)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = f"{path}.{uuid.uuid4().hex}.part"
+    try:
+        with open(tmp, "xb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        # link() fails if the name exists, so nothing is ever overwritten.
+        os.link(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return name
+
+
+def delete_quietly(name: str) -> None:
+    if not name:
+        return
+    with contextlib.suppress(OSError):
+        default_storage.delete(name)
+
+
+def read_bytes(name: str) -> bytes:
+    with default_storage.open(name, "rb") as fh:
+        return fh.read()

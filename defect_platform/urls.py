@@ -1,0 +1,23 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from defect_platform.core import health
+from frontend import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("projects/", views.project_list, name="projects"),
+    path("projects/<int:pk>/", views.project_detail, name="project"),
+    path("images/<int:pk>/label/", views.label_image, name="label-image"),
+    path("live/", views.station_list, name="live"),
+    path("live/<int:pk>/", views.station_live, name="station-live"),
+    path("audit/", views.audit, name="audit"),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("metrics", health.prometheus_metrics, name="metrics"),
+    path("admin/", admin.site.urls),
+    path("api/", include("defect_platform.api_urls")),
+]

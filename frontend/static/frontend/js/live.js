@@ -1,0 +1,63 @@
+// Live station view: binary frames (4-byte header length, JSON header, JPEG) per camera.
+import { socketUrl } from "./api.js";
+
+const root = document.getElementById("live");
+const stationId = root.dataset.station;
+const conn = document.getElementById("conn");
+const counter = document.getElementById("frame-count");
+const fpsOut = document.getElementById("fps");
+const cameras = new Map();
+for (const fig of root.querySelectorAll(".camera")) {
+  cameras.set(Number(fig.dataset.index), {
+    img: fig.querySelector("img"), fps: fig.querySelector(".cam-fps"),
+    age: fig.querySelector(".cam-age"), times: [], url: null,
+  });
+}
+let total = 0;
+const arrivals = [];
+
+function rate(times, now) {
+  while (times.length && now - times[0] > 2000) times.shift();
+  return times.length / 2;
+}
+
+function onFrame(buffer) {
+  const view = new DataView(buffer);
+  const length = view.getUint32(0);
+  const header = JSON.parse(new TextDecoder().decode(new Uint8Array(buffer, 4, length)));
+  const jpeg = new Blob([new Uint8Array(buffer, 4 + length)], { type: "image/jpeg" });
+  const cam = cameras.get(header.index);
+  const now = performance.now();
+  total += 1;
+  arrivals.push(now);
+  counter.textContent = String(total);
+  if (!cam) return;
+  const url = URL.createObjectURL(jpeg);
+  const old = cam.url;
+  cam.img.onload = () => { if (old) URL.revokeObjectURL(old); };
+  cam.img.src = url;
+  cam.url = url;
+  cam.img.dataset.seq = header.seq;
+  cam.times.push(now);
+  cam.age.textContent = Math.max(0, Math.round(Date.now() - header.ts * 1000));
+}
+
+setInterval(() => {
+  const now = performance.now();
+  fpsOut.textContent = rate(arrivals, now).toFixed(1);
+  for (const cam of cameras.values()) cam.fps.textContent = rate(cam.times, now).toFixed(1);
+}, 500);
+
+let delay = 500;
+function connect() {
+  const ws = new WebSocket(socketUrl(`/ws/stations/${stationId}/live/`));
+  ws.binaryType = "arraybuffer";
+  ws.onopen = () => { delay = 500; conn.textContent = "live"; conn.className = "badge badge-live"; };
+  ws.onmessage = (message) => { if (message.data instanceof ArrayBuffer) onFrame(message.data); };
+  ws.onclose = (e) => {
+    conn.textContent = e.code >= 4000 ? "not allowed" : "offline";
+    conn.className = "badge badge-offline";
+    if (e.code < 4000) setTimeout(connect, (delay = Math.min(delay * 2, 10000)));
+  };
+}
+connect();

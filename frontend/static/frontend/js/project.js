@@ -1,0 +1,114 @@
+// Project overview: upload with progress, start training, promote, inspect, live job events.
+import { api, socketUrl } from "./api.js";
+import { toast } from "./toast.js";
+
+const root = document.getElementById("project");
+const projectId = root.dataset.project;
+
+function csrf() {
+  const m = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+  return m ? decodeURIComponent(m[1]) : "";
+}
+
+const uploadForm = document.getElementById("upload-form");
+uploadForm?.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const files = uploadForm.querySelector("input[type=file]").files;
+  if (!files.length) { toast("Choose image files first.", "error"); return; }
+  const form = new FormData();
+  for (const f of files) form.append("files", f);
+  const bar = document.getElementById("upload-progress");
+  const errors = document.getElementById("upload-errors");
+  errors.replaceChildren();
+  bar.hidden = false;
+  const xhr = new XMLHttpRequest();
+  xhr.open("POST", `/api/projects/${projectId}/images/`);
+  xhr.setRequestHeader("X-CSRFToken", csrf());
+  xhr.upload.onprogress = (e) => { if (e.lengthComputable) bar.value = (100 * e.loaded) / e.total; };
+  xhr.onload = () => {
+    const body = JSON.parse(xhr.responseText || "{}");
+    for (const e of body.errors || []) {
+      const li = document.createElement("li");
+      li.textContent = `${e.name}: ${e.reason}`;
+      errors.append(li);
+    }
+    if (xhr.status < 300) {
+      toast(`${(body.created || []).length} imported, ${(body.duplicates || []).length} duplicates`);
+      setTimeout(() => location.reload(), 600);
+    } else toast(body.detail || `Upload failed (${xhr.status})`, "error");
+  };
+  xhr.onerror = () => toast("Upload failed: network error", "error");
+  xhr.send(form);
+});
+
+const trainForm = document.getElementById("train-form");
+trainForm?.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const data = new FormData(trainForm);
+  try {
+    const job = await api(`/api/projects/${projectId}/jobs/`, {
+      method: "POST",
+      body: { epochs: Number(data.get("epochs")), batch_size: Number(data.get("batch_size")) },
+    });
+    toast(`Training job #${job.id} queued`);
+    upsertJob({ job: job.id, status: job.status, progress: 0 });
+  } catch (err) { toast(err.message, "error"); }
+});
+
+for (const button of document.querySelectorAll(".promote")) {
+  button.addEventListener("click", async () => {
+    try {
+      await api(`/api/models/${button.dataset.model}/promote/`, { method: "POST" });
+      location.reload();
+    } catch (err) { toast(err.message, "error"); }
+  });
+}
+
+const inspectForm = document.getElementById("inspect-form");
+inspectForm?.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = new FormData(inspectForm);
+  form.append("project", projectId);
+  const out = document.getElementById("inspect-result");
+  try {
+    const verdict = await api("/api/inspect/", { method: "POST", form });
+    out.textContent = JSON.stringify(verdict, null, 2);
+    out.hidden = false;
+    toast(`Verdict: ${verdict.verdict.toUpperCase()}`);
+  } catch (err) { toast(err.message, "error"); }
+});
+
+function upsertJob(event) {
+  const tbody = document.querySelector("#jobs tbody");
+  tbody.querySelector(".empty-row")?.remove();
+  let row = tbody.querySelector(`tr[data-job="${event.job}"]`);
+  if (!row) {
+    row = document.createElement("tr");
+    row.dataset.job = event.job;
+    row.innerHTML = `<td>#${event.job}</td><td class="job-status"></td><td><progress max="1"></progress></td><td>now</td>`;
+    tbody.prepend(row);
+  }
+  row.querySelector(".job-status").innerHTML = `<span class="badge badge-${event.status}">${event.status}</span>`;
+  row.querySelector("progress").value = event.progress ?? 0;
+}
+
+// Live job events; reconnects with back-off and replays what it missed.
+let lastEvent = 0;
+let delay = 500;
+function connect() {
+  const ws = new WebSocket(socketUrl(`/ws/projects/${projectId}/events/`));
+  ws.onopen = () => { delay = 500; if (lastEvent) ws.send(JSON.stringify({ since: lastEvent })); };
+  ws.onmessage = (message) => {
+    const data = JSON.parse(message.data);
+    if (data.type !== "event") return;
+    lastEvent = Math.max(lastEvent, data.id);
+    if (data.kind.startsWith("job.")) {
+      upsertJob(data.payload);
+      if (data.kind === "job.updated" && data.payload.status === "succeeded") {
+        toast(`Job #${data.payload.job} finished: a new model version is ready`);
+      }
+    }
+  };
+  ws.onclose = (e) => { if (e.code < 4000) setTimeout(connect, (delay = Math.min(delay * 2, 10000))); };
+}
+connect();

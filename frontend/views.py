@@ -1,0 +1,75 @@
+"""Pages. Thin: each finds its objects through the scoped lookups and renders a template."""
+
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count, Q
+from django.shortcuts import redirect, render
+
+from annotation.models import Image
+from defect_platform.core.access import can, get_project_for_user, get_scoped, projects_for_user
+from defect_platform.core.navigation import landing_for
+from inspection.access import get_station_for_user, records_for_user, stations_for_user
+
+
+@login_required
+def home(request):
+    return redirect(landing_for(request.user))
+
+
+@login_required
+def project_list(request):
+    projects = projects_for_user(request.user).annotate(
+        image_count=Count("images", distinct=True),
+        model_count=Count("model_versions", distinct=True),
+    )
+    return render(request, "frontend/project_list.html", {"projects": projects})
+
+
+@login_required
+def project_detail(request, pk):
+    project = get_project_for_user(request.user, pk)
+    images = project.images.annotate(
+        labelled=Count("labels", filter=Q(labels__current_version__isnull=False))
+    ).order_by("-id")[:60]
+    context = {
+        "project": project,
+        "images": images,
+        "image_count": project.images.count(),
+        "jobs": project.jobs.all()[:10],
+        "models": project.model_versions.all()[:10],
+        "can_import": can(request.user, project, "import"),
+        "can_label": can(request.user, project, "label"),
+        "can_train": can(request.user, project, "train"),
+        "can_inspect": can(request.user, project, "inspect"),
+    }
+    return render(request, "frontend/project_detail.html", context)
+
+
+@login_required
+def label_image(request, pk):
+    image = get_scoped(Image.objects.all(), request.user, pk, "label")
+    siblings = Image.objects.filter(project=image.project)
+    context = {
+        "image": image,
+        "project": image.project,
+        "previous": siblings.filter(pk__lt=image.pk).order_by("-pk").first(),
+        "next": siblings.filter(pk__gt=image.pk).order_by("pk").first(),
+    }
+    return render(request, "frontend/label_image.html", context)
+
+
+@login_required
+def station_list(request):
+    stations = stations_for_user(request.user).prefetch_related("projects")
+    return render(request, "frontend/station_list.html", {"stations": stations})
+
+
+@login_required
+def station_live(request, pk):
+    station = get_station_for_user(request.user, pk)
+    return render(request, "frontend/station_live.html", {"station": station})
+
+
+@login_required
+def audit(request):
+    records = records_for_user(request.user).select_related("station")[:200]
+    return render(request, "frontend/audit.html", {"records": records})

@@ -1,0 +1,106 @@
+from django.http import FileResponse, Http404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, status
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from defect_platform.core.access import can, get_project_for_user
+from inspection import engine, services, verdicts
+from inspection.access import (
+    get_record_for_user,
+    get_station_for_user,
+    records_for_user,
+    stations_for_user,
+    visible_project_ids,
+)
+from inspection.models import RecordMask
+from inspection.serializers import (
+    InspectRequestSerializer,
+    RecordSerializer,
+    StationSerializer,
+    VerdictSerializer,
+)
+
+
+class InspectView(APIView):
+    """Inspect one object: its view images judged by a project's model or a station's models.
+
+    Answers synchronously with the verdict JSON. Repeating a request with the same
+    idempotency key (field or `Idempotency-Key` header) returns the first verdict.
+    """
+
+    parser_classes = [MultiPartParser, FormParser]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "inspect"
+
+    @extend_schema(request=InspectRequestSerializer, responses={200: VerdictSerializer})
+    def post(self, request):
+        data = request.data.copy()
+        if "images" not in request.FILES and "image" in request.FILES:
+            data.setlist("images", request.FILES.getlist("image"))
+        form = InspectRequestSerializer(data=data)
+        form.is_valid(raise_exception=True)
+        args = form.validated_data
+        station = None
+        if args.get("station"):
+            station = get_station_for_user(request.user, args["station"])
+            projects = [p for p in station.projects.all() if can(request.user, p, "inspect")]
+        else:
+            projects = [get_project_for_user(request.user, args["project"], "inspect")]
+        cameras = args.get("cameras") or [f"view{i + 1}" for i in range(len(args["images"]))]
+        uploads = [(c, f.read()) for c, f in zip(cameras, args["images"], strict=True)]
+        key = args["idempotency_key"] or request.headers.get("Idempotency-Key", "")[:120]
+        try:
+            record = services.inspect_uploads(
+                request.user, projects, station, uploads, args["serial"], args["lot"], key
+            )
+        except engine.NoModel as exc:
+            return Response(
+                {"detail": str(exc), "code": "no_model", "errors": {}},
+                status=status.HTTP_409_CONFLICT,
+            )
+        return Response(verdicts.visible_to(record.result, visible_project_ids(request.user)))
+
+
+class StationListView(generics.ListAPIView):
+    serializer_class = StationSerializer
+
+    def get_queryset(self):
+        return stations_for_user(self.request.user).prefetch_related("projects")
+
+
+class StationDetailView(generics.RetrieveAPIView):
+    serializer_class = StationSerializer
+
+    def get_object(self):
+        return get_station_for_user(self.request.user, self.kwargs["pk"])
+
+
+class RecordListView(generics.ListAPIView):
+    serializer_class = RecordSerializer
+    filterset_fields = ["verdict", "station", "serial", "lot"]
+    ordering_fields = ["id", "captured_at"]
+
+    def get_queryset(self):
+        return records_for_user(self.request.user)
+
+
+class RecordDetailView(APIView):
+    @extend_schema(responses=VerdictSerializer)
+    def get(self, request, pk):
+        record = get_record_for_user(request.user, pk)
+        return Response(verdicts.visible_to(record.result, visible_project_ids(request.user)))
+
+
+class RecordMaskView(APIView):
+    @extend_schema(responses={(200, "image/png"): OpenApiTypes.BINARY})
+    def get(self, request, pk, mask_pk):
+        record = get_record_for_user(request.user, pk)
+        mask = RecordMask.objects.filter(record=record, pk=mask_pk).first()
+        visible = visible_project_ids(request.user)
+        if mask is None or (visible is not None and mask.project_id not in visible):
+            raise Http404("Not found.")
+        return FileResponse(mask.file.open("rb"), content_type="image/png")

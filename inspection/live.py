@@ -1,0 +1,133 @@
+"""Station runners: capture frames from a station's cameras and publish them to its group.
+
+In the embedded mode a runner lives in the web process while someone watches; in the
+scaled-out mode `manage.py run_station` runs it next to the cameras and the Redis channel
+layer carries the frames to every web process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import struct
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import cv2
+import numpy as np
+from channels.layers import get_channel_layer
+from defect_platform.synthetic import straws
+
+log = logging.getLogger(__name__)
+FRAME_SIZE = (256, 1248)
+JPEG_QUALITY = 80
+IDLE_GRACE_S = 5.0
+_render_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="camera")
+
+
+def station_group(station_id: int) -> str:
+    return f"station-{station_id}"
+
+
+def pack_frame(header: dict, jpeg: bytes) -> bytes:
+    """Binary websocket frame: 4-byte big-endian header length, JSON header, JPEG bytes."""
+    raw = json.dumps(header, separators=(",", ":")).encode()
+    return struct.pack(">I", len(raw)) + raw + jpeg
+
+
+def unpack_frame(data: bytes) -> tuple[dict, bytes]:
+    (length,) = struct.unpack(">I", data[:4])
+    return json.loads(data[4 : 4 + length]), data[4 + length :]
+
+
+def _render_capture(seed: int, n_cameras: int) -> list[bytes]:
+    spec = straws.sample_straw(seed)
+    frames = []
+    for i in range(n_cameras):
+        view = straws.render_view(spec, camera_angle=2 * np.pi * i / n_cameras, size=FRAME_SIZE)
+        bgr = cv2.cvtColor(view.image, cv2.COLOR_RGB2BGR)
+        ok, jpeg = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+        frames.append(jpeg.tobytes() if ok else b"")
+    return frames
+
+
+class StationRunner:
+    def __init__(self, station_id: int, cameras: list[dict], fps: float):
+        self.station_id = station_id
+        self.cameras = [c.get("name", f"cam{i + 1}") for i, c in enumerate(cameras)]
+        self.period = 1.0 / max(0.1, min(fps, 30.0))
+        self.layer = get_channel_layer()
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        seq = 0
+        next_at = time.monotonic()
+        while True:
+            seq += 1
+            seed = self.station_id * 1_000_003 + seq
+            frames = await loop.run_in_executor(
+                _render_pool, _render_capture, seed, len(self.cameras)
+            )
+            captured = time.time()
+            for index, (camera, jpeg) in enumerate(zip(self.cameras, frames, strict=True)):
+                await self.layer.group_send(
+                    station_group(self.station_id),
+                    {
+                        "type": "station.frame",
+                        "camera": camera,
+                        "index": index,
+                        "seq": seq,
+                        "ts": captured,
+                        "jpeg": jpeg,
+                    },
+                )
+            next_at = max(next_at + self.period, time.monotonic())
+            await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+
+
+class _Running:
+    def __init__(self, task: asyncio.Task):
+        self.task = task
+        self.watchers = 0
+        self.stop_handle: asyncio.TimerHandle | None = None
+
+
+_running: dict[int, _Running] = {}
+
+
+def watch(station) -> None:
+    """A client started watching: make sure this process runs the station."""
+    entry = _running.get(station.pk)
+    if entry is None or entry.task.done():
+        runner = StationRunner(station.pk, station.cameras, station.fps)
+        task = asyncio.get_running_loop().create_task(runner.run(), name=f"station-{station.pk}")
+        entry = _running[station.pk] = _Running(task)
+    if entry.stop_handle:
+        entry.stop_handle.cancel()
+        entry.stop_handle = None
+    entry.watchers += 1
+
+
+def unwatch(station_id: int) -> None:
+    """A client left; stop the runner a little after the last one goes."""
+    entry = _running.get(station_id)
+    if entry is None:
+        return
+    entry.watchers = max(0, entry.watchers - 1)
+    if entry.watchers == 0:
+        entry.stop_handle = asyncio.get_running_loop().call_later(IDLE_GRACE_S, _stop, station_id)
+
+
+def _stop(station_id: int) -> None:
+    entry = _running.get(station_id)
+    if entry and entry.watchers == 0:
+        entry.task.cancel()
+        _running.pop(station_id, None)
+
+
+async def run_forever(station) -> None:
+    runner = StationRunner(station.pk, station.cameras, station.fps)
+    with contextlib.suppress(asyncio.CancelledError):
+        await runner.run()

@@ -1,0 +1,72 @@
+from django.conf import settings
+from django.db import models
+
+from defect_platform.core.models import Project
+
+
+def default_cameras() -> list[dict]:
+    return [{"name": "cam1", "kind": "synthetic"}, {"name": "cam2", "kind": "synthetic"}]
+
+
+class Station(models.Model):
+    """An inspection point: several cameras looking at one object, checked for several defects."""
+
+    name = models.CharField(max_length=120)
+    projects = models.ManyToManyField(Project, related_name="stations")
+    cameras = models.JSONField(default=default_cameras)
+    fps = models.FloatField(default=4.0, help_text="captures per second in continuous mode")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class InspectionRecord(models.Model):
+    class Verdict(models.TextChoices):
+        OK = "ok", "OK"
+        NG = "ng", "NG"
+        NOT_INSPECTABLE = "not_inspectable", "Not inspectable"
+
+    station = models.ForeignKey(
+        Station, null=True, blank=True, on_delete=models.SET_NULL, related_name="records"
+    )
+    projects = models.ManyToManyField(Project, related_name="inspection_records")
+    captured_at = models.DateTimeField()
+    serial = models.CharField(max_length=120, blank=True)
+    lot = models.CharField(max_length=120, blank=True)
+    verdict = models.CharField(max_length=16, choices=Verdict.choices)
+    result = models.JSONField(default=dict)
+    latency_ms = models.FloatField(default=0.0)
+    idempotency_key = models.CharField(max_length=120, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["created_by", "idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
+                name="unique_idempotency_key_per_user",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"record {self.pk}: {self.verdict}"
+
+
+class RecordMask(models.Model):
+    """A defect mask of one view of an inspected object."""
+
+    record = models.ForeignKey(InspectionRecord, on_delete=models.CASCADE, related_name="masks")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    camera = models.CharField(max_length=60)
+    file = models.FileField(max_length=300)
+
+    def __str__(self) -> str:
+        return f"mask of {self.camera} in record {self.record_id}"

@@ -1,0 +1,96 @@
+from rest_framework import serializers
+
+from inspection.models import InspectionRecord, Station
+
+
+class InspectRequestSerializer(serializers.Serializer):
+    project = serializers.IntegerField(required=False, min_value=1)
+    station = serializers.IntegerField(required=False, min_value=1)
+    images = serializers.ListField(
+        child=serializers.FileField(allow_empty_file=True),
+        min_length=1,
+        max_length=32,
+        help_text="One image per camera view of the object (multipart field, repeatable).",
+    )
+    cameras = serializers.ListField(
+        child=serializers.CharField(max_length=60),
+        required=False,
+        help_text="Camera names, in the order of `images` (default view1, view2, ...).",
+    )
+    serial = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
+    lot = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
+    idempotency_key = serializers.CharField(
+        max_length=120, required=False, allow_blank=True, default=""
+    )
+
+    def validate(self, attrs):
+        if bool(attrs.get("project")) == bool(attrs.get("station")):
+            raise serializers.ValidationError(
+                {"project": "Give either a project id or a station id."}
+            )
+        cameras = attrs.get("cameras")
+        if cameras and len(cameras) != len(attrs["images"]):
+            raise serializers.ValidationError({"cameras": "Give one camera name per image."})
+        return attrs
+
+
+class VerdictViewSerializer(serializers.Serializer):
+    camera = serializers.CharField()
+    score = serializers.FloatField()
+    area_px = serializers.IntegerField()
+    bbox = serializers.ListField(child=serializers.IntegerField())
+    mask_url = serializers.CharField(allow_null=True)
+
+
+class VerdictDefectSerializer(serializers.Serializer):
+    project = serializers.IntegerField()
+    defect_type = serializers.CharField()
+    score = serializers.FloatField()
+    area_px = serializers.IntegerField()
+    views = VerdictViewSerializer(many=True)
+
+
+class VerdictModelSerializer(serializers.Serializer):
+    project = serializers.IntegerField()
+    model_version = serializers.IntegerField()
+    runtime = serializers.CharField()
+    threshold = serializers.FloatField()
+    min_area = serializers.IntegerField()
+
+
+class VerdictSerializer(serializers.Serializer):
+    """The verdict JSON (documentation of the shape; built by inspection.verdicts)."""
+
+    id = serializers.IntegerField()
+    station = serializers.IntegerField(allow_null=True)
+    captured_at = serializers.DateTimeField()
+    serial = serializers.CharField(allow_blank=True)
+    lot = serializers.CharField(allow_blank=True)
+    verdict = serializers.ChoiceField(choices=["ok", "ng", "not_inspectable"])
+    defects = VerdictDefectSerializer(many=True)
+    models = VerdictModelSerializer(many=True)
+    quality = serializers.DictField(child=serializers.DictField(child=serializers.FloatField()))
+    latency_ms = serializers.FloatField()
+
+
+class StationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Station
+        fields = ["id", "name", "projects", "cameras", "fps", "created_at"]
+        read_only_fields = fields
+
+
+class RecordSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = InspectionRecord
+        fields = [
+            "id",
+            "station",
+            "captured_at",
+            "serial",
+            "lot",
+            "verdict",
+            "latency_ms",
+            "created_at",
+        ]
+        read_only_fields = fields

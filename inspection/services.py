@@ -1,0 +1,103 @@
+"""Inspecting uploaded images: decode, run the engine, store the record and its masks."""
+
+from __future__ import annotations
+
+import time
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from rest_framework.exceptions import ValidationError
+
+from annotation.imaging import ImageRejected, decode_image, encode_png, to_rgb_array
+from defect_platform.core.storage import delete_quietly, save_bytes, unique_name
+from inspection import engine, quality, verdicts
+from inspection.models import InspectionRecord, RecordMask
+
+
+def inspect_uploads(
+    user,
+    projects,
+    station,
+    uploads: list[tuple[str, bytes]],
+    serial: str = "",
+    lot: str = "",
+    idempotency_key: str = "",
+) -> InspectionRecord:
+    """One object seen in `uploads` [(camera, image bytes)], judged by every project's model."""
+    if idempotency_key:
+        earlier = InspectionRecord.objects.filter(
+            created_by=user, idempotency_key=idempotency_key
+        ).first()
+        if earlier:
+            return earlier
+    started = time.perf_counter()
+    views = []
+    for camera, data in uploads:
+        try:
+            decode_image(data, settings.MAX_IMAGE_PIXELS)
+        except ImageRejected as exc:
+            raise ValidationError({"images": f"{camera}: {exc}"}) from None
+        views.append((camera, to_rgb_array(data)))
+    models = [engine.load(engine.model_for_project(p)) for p in projects]
+    results = engine.run(models, views)
+    view_quality = {camera: quality.measure(image) for camera, image in views}
+    latency_ms = (time.perf_counter() - started) * 1000
+    return _store(
+        user, projects, station, results, view_quality, latency_ms, serial, lot, idempotency_key
+    )
+
+
+def _store(user, projects, station, results, view_quality, latency_ms, serial, lot, key):
+    written: list[str] = []
+    try:
+        with transaction.atomic():
+            record = InspectionRecord.objects.create(
+                station=station,
+                captured_at=timezone.now(),
+                serial=serial,
+                lot=lot,
+                verdict="ok",
+                latency_ms=latency_ms,
+                idempotency_key=key,
+                created_by=user,
+            )
+            record.projects.set(projects)
+            mask_urls = {}
+            for model, views in results:
+                for view in views:
+                    if not view.defective:
+                        continue
+                    name = save_bytes(
+                        unique_name(f"records/{record.pk}", ".png"), encode_png(view.mask)
+                    )
+                    written.append(name)
+                    mask = RecordMask.objects.create(
+                        record=record, project_id=model.project_id, camera=view.camera, file=name
+                    )
+                    mask_urls[(model.project_id, view.camera)] = (
+                        f"/api/records/{record.pk}/masks/{mask.pk}/"
+                    )
+            result = verdicts.build(
+                record.pk,
+                station.pk if station else None,
+                record.captured_at,
+                serial,
+                lot,
+                results,
+                view_quality,
+                latency_ms,
+                mask_urls,
+            )
+            record.result, record.verdict = result, result["verdict"]
+            record.save(update_fields=["result", "verdict"])
+    except IntegrityError:
+        # The same idempotency key raced in from a second request: answer with that record.
+        for name in written:
+            delete_quietly(name)
+        return InspectionRecord.objects.get(created_by=user, idempotency_key=key)
+    except BaseException:
+        for name in written:
+            delete_quietly(name)
+        raise
+    return record

@@ -1,0 +1,114 @@
+import numpy as np
+from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image as PILImage
+
+from annotation.models import Image, LabelVersion
+from tests.conftest import make_image, png_bytes
+
+
+def _upload(name, data, content_type="image/png"):
+    return SimpleUploadedFile(name, data, content_type=content_type)
+
+
+def _post_images(client, project, *files):
+    return client.post(f"/api/projects/{project.pk}/images/", {"files": list(files)},
+                       format="multipart")
+
+
+def test_upload_keeps_good_images_and_reports_each_bad_one(client_for, owner, project, settings):
+    good = png_bytes(make_image(1))
+    truncated = png_bytes(make_image(2))[:200]
+    response = _post_images(
+        client_for(owner), project,
+        _upload("good.png", good), _upload("cut.png", truncated),
+        _upload("notes.jpg", b"this is not an image"), _upload("again.png", good),
+    )
+    assert response.status_code == 201
+    body = response.json()
+    assert [c["source_name"] for c in body["created"]] == ["good.png"]
+    assert {e["name"] for e in body["errors"]} == {"cut.png", "notes.jpg"}
+    assert body["duplicates"] == [{"name": "again.png", "existing_id": body["created"][0]["id"]}]
+    stored = list((settings.MEDIA_ROOT / f"projects/{project.pk}/images").iterdir())
+    assert len(stored) == 1 and Image.objects.count() == 1
+
+
+def test_decompression_bombs_are_refused(client_for, owner, project, settings):
+    settings.MAX_IMAGE_PIXELS = 64 * 64 - 1
+    response = _post_images(client_for(owner), project, _upload("big.png", png_bytes(make_image(1))))
+    assert response.status_code == 400
+    assert "limit" in response.json()["detail"]
+    assert not Image.objects.exists()
+
+
+def test_annotators_may_not_import_and_outsiders_see_nothing(client_for, annotator, outsider,
+                                                             project):
+    upload = _upload("a.png", png_bytes(make_image(1)))
+    assert _post_images(client_for(annotator), project, upload).status_code == 403
+    assert client_for(outsider).get(f"/api/projects/{project.pk}/images/").status_code == 404
+
+
+def _image(project, owner):
+    from annotation.services import add_image
+
+    image, _ = add_image(project, png_bytes(make_image(7)), "seven.png", owner)
+    return image
+
+
+def _save(client, image, mask=None, base=None, kind="mask", soft=False):
+    data = {"kind": kind, "soft": soft}
+    if mask is not None:
+        data["mask"] = _upload("mask.png", png_bytes(mask))
+    if base is not None:
+        data["base_version"] = base
+    return client.post(f"/api/images/{image.pk}/labels/", data, format="multipart")
+
+
+def test_each_save_is_a_new_version_and_a_stale_save_gets_409(client_for, owner, project):
+    image = _image(project, owner)
+    mask = np.zeros((64, 64), dtype=np.uint8)
+    mask[10:20, 10:20] = 200
+    client = client_for(owner)
+    first = _save(client, image, mask)
+    assert first.status_code == 201
+    v1 = first.json()["id"]
+    second = _save(client, image, mask, base=v1)
+    assert second.status_code == 201
+    stale = _save(client, image, np.zeros((64, 64), np.uint8), base=v1)
+    assert stale.status_code == 409
+    assert stale.json()["current_version"]["id"] == second.json()["id"]
+    versions = LabelVersion.objects.order_by("number")
+    assert [v.number for v in versions] == [1, 2]
+    assert versions[1].parent_id == v1
+    stored = np.asarray(PILImage.open(versions[0].mask.path))
+    assert set(np.unique(stored)) == {0, 255}  # binary masks are thresholded at 128
+    served = client.get(f"/api/label-versions/{v1}/mask/")
+    assert served.status_code == 200 and served["Content-Type"] == "image/png"
+
+
+def test_soft_masks_keep_their_probabilities(client_for, owner, project):
+    image = _image(project, owner)
+    mask = np.full((64, 64), 128, dtype=np.uint8)
+    response = _save(client_for(owner), image, mask, soft=True)
+    assert response.status_code == 201 and response.json()["is_soft"]
+    stored = np.asarray(PILImage.open(LabelVersion.objects.get().mask.path))
+    assert (stored == 128).all()
+
+
+def test_a_mask_of_the_wrong_size_is_refused_and_nothing_is_written(client_for, owner, project,
+                                                                    settings):
+    image = _image(project, owner)
+    response = _save(client_for(owner), image, np.zeros((32, 64), np.uint8))
+    assert response.status_code == 400
+    assert "32" in response.json()["errors"]["mask"][0]
+    assert not LabelVersion.objects.exists()
+    assert not (settings.MEDIA_ROOT / f"projects/{project.pk}/masks").exists() or not any(
+        (settings.MEDIA_ROOT / f"projects/{project.pk}/masks").iterdir()
+    )
+
+
+def test_negative_labels_need_no_mask_and_inspectors_may_not_label(client_for, owner, inspector,
+                                                                    project):
+    image = _image(project, owner)
+    assert _save(client_for(inspector), image, kind="negative").status_code == 403
+    response = _save(client_for(owner), image, kind="negative")
+    assert response.status_code == 201 and response.json()["mask_url"] is None

@@ -1,0 +1,86 @@
+import numpy as np
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from inspection.models import InspectionRecord
+from tests.conftest import make_image, png_bytes
+
+VERDICT_KEYS = {"id", "station", "captured_at", "serial", "lot", "verdict", "defects", "models",
+                "quality", "latency_ms"}
+
+
+def _inspect(client, project, *images, **fields):
+    files = [SimpleUploadedFile(f"v{i}.png", png_bytes(img), "image/png")
+             for i, img in enumerate(images)]
+    return client.post("/api/inspect/", {"project": project.pk, "images": files, **fields},
+                       format="multipart")
+
+
+def test_inspect_returns_the_verdict_json_of_the_contract(client_for, inspector, trained_model):
+    project = trained_model.project
+    defect = make_image(1)
+    defect[20:36, 20:36] = 255
+    response = _inspect(client_for(inspector), project, defect, make_image(2), serial="S1",
+                        lot="L7")
+    assert response.status_code == 200, response.json()
+    verdict = response.json()
+    assert set(verdict) >= VERDICT_KEYS
+    assert verdict["verdict"] in ("ok", "ng")
+    assert (verdict["serial"], verdict["lot"]) == ("S1", "L7")
+    assert verdict["models"] == [{"project": project.pk, "model_version": trained_model.pk,
+                                  "runtime": "torch-fp32", "threshold": trained_model.threshold,
+                                  "min_area": trained_model.min_area}]
+    assert set(verdict["quality"]) == {"view1", "view2"}
+    assert set(verdict["quality"]["view1"]) == {"sharpness", "brightness", "clipped"}
+    for defect_result in verdict["defects"]:
+        for view in defect_result["views"]:
+            x, y, w, h = view["bbox"]
+            assert w > 0 and h > 0 and view["area_px"] >= trained_model.min_area
+            mask = client_for(inspector).get(view["mask_url"])
+            assert mask.status_code == 200
+    record = InspectionRecord.objects.get(pk=verdict["id"])
+    assert record.verdict == verdict["verdict"]
+
+
+def test_a_clear_defect_and_a_blank_image_get_different_scores(client_for, inspector,
+                                                                trained_model):
+    defect = np.zeros((64, 64, 3), np.uint8)
+    defect[20:36, 20:36] = 255
+    blank = np.zeros((64, 64, 3), np.uint8)
+    client = client_for(inspector)
+    scores = []
+    for image in (defect, blank):
+        verdict = _inspect(client, trained_model.project, image).json()
+        scores.append(max([d["score"] for d in verdict["defects"]], default=0.0))
+    assert scores[0] >= scores[1]
+
+
+def test_the_idempotency_key_returns_the_first_verdict(client_for, inspector, trained_model):
+    client = client_for(inspector)
+    first = _inspect(client, trained_model.project, make_image(3), idempotency_key="abc")
+    second = _inspect(client, trained_model.project, make_image(4), idempotency_key="abc")
+    assert first.json()["id"] == second.json()["id"]
+    assert InspectionRecord.objects.count() == 1
+
+
+def test_a_project_without_a_model_gets_a_clear_409(client_for, inspector, project):
+    response = _inspect(client_for(inspector), project, make_image(1))
+    assert response.status_code == 409
+    assert "no trained model" in response.json()["detail"]
+
+
+def test_outsiders_and_annotators_cannot_inspect(client_for, outsider, annotator, trained_model):
+    assert _inspect(client_for(outsider), trained_model.project, make_image(1)).status_code == 404
+    assert _inspect(client_for(annotator), trained_model.project, make_image(1)).status_code == 403
+
+
+def test_bad_requests_name_the_problem(client_for, inspector, trained_model):
+    client = client_for(inspector)
+    no_images = client.post("/api/inspect/", {"project": trained_model.project.pk},
+                            format="multipart")
+    assert no_images.status_code == 400 and "images" in no_images.json()["errors"]
+    garbage = client.post("/api/inspect/", {
+        "project": trained_model.project.pk,
+        "images": [SimpleUploadedFile("x.png", b"garbage", "image/png")],
+    }, format="multipart")
+    assert garbage.status_code == 400 and "images" in garbage.json()["errors"]
+    assert not InspectionRecord.objects.exists()

@@ -1,0 +1,91 @@
+from django.conf import settings
+from django.db import models
+
+from defect_platform.core.models import Project
+
+
+class TrainingJob(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    ACTIVE = (Status.QUEUED, Status.RUNNING)
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="jobs")
+    params = models.JSONField(default=dict)
+    snapshot = models.JSONField(default=dict, help_text="image id -> label version id")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
+    progress = models.FloatField(default=0.0)
+    epoch = models.IntegerField(default=0)
+    history = models.JSONField(default=list)
+    log = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+    device = models.CharField(max_length=40, blank=True)
+    cancel_requested = models.BooleanField(default=False)
+    attempts = models.PositiveIntegerField(default=0)
+    checkpoint = models.FileField(max_length=300, blank=True)
+    worker = models.CharField(max_length=200, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"job {self.pk} ({self.status})"
+
+
+class ModelVersion(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="model_versions")
+    job = models.OneToOneField(
+        TrainingJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="model_version"
+    )
+    number = models.PositiveIntegerField()
+    metrics = models.JSONField(default=dict)
+    threshold = models.FloatField()
+    min_area = models.PositiveIntegerField()
+    input_height = models.PositiveIntegerField()
+    input_width = models.PositiveIntegerField()
+    weights = models.FileField(max_length=300)
+    metadata = models.JSONField(default=dict)
+    is_production = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "number"], name="unique_model_number"),
+            models.UniqueConstraint(
+                fields=["project"],
+                condition=models.Q(is_production=True),
+                name="one_production_model_per_project",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project} v{self.number}"
+
+
+class Promotion(models.Model):
+    """Who put which model version into production, and when (kept forever)."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="promotions")
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="+")
+    promoted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.model_version} promoted"

@@ -1,0 +1,77 @@
+from rest_framework import serializers
+
+from training.models import ModelVersion, TrainingJob
+
+
+class JobParamsSerializer(serializers.Serializer):
+    epochs = serializers.IntegerField(min_value=1, max_value=1000, default=20)
+    batch_size = serializers.IntegerField(min_value=1, max_value=256, default=4)
+    lr = serializers.FloatField(min_value=1e-7, max_value=1.0, default=1e-3)
+    seed = serializers.IntegerField(min_value=0, max_value=2**31 - 1, default=0)
+    max_steps_per_epoch = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    input_size = serializers.ListField(
+        child=serializers.IntegerField(min_value=32, max_value=4096),
+        min_length=2,
+        max_length=2,
+        required=False,
+        help_text="[height, width], multiples of 32; defaults to the project's input size",
+    )
+    encoder = serializers.ChoiceField(
+        choices=["mobilenet_v2", "resnet18", "resnet34", "efficientnet-b0"], default="mobilenet_v2"
+    )
+
+    def validate_lr(self, value):
+        if not value > 0 or value != value:
+            raise serializers.ValidationError("The learning rate must be a positive number.")
+        return value
+
+    def validate_input_size(self, value):
+        if any(v % 32 for v in value):
+            raise serializers.ValidationError("Height and width must be multiples of 32.")
+        return value
+
+
+class TrainingJobSerializer(serializers.ModelSerializer):
+    model_version = serializers.PrimaryKeyRelatedField(read_only=True)
+
+    class Meta:
+        model = TrainingJob
+        fields = [
+            "id",
+            "project",
+            "params",
+            "snapshot",
+            "status",
+            "progress",
+            "epoch",
+            "history",
+            "log",
+            "error",
+            "device",
+            "attempts",
+            "cancel_requested",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "model_version",
+        ]
+        read_only_fields = fields
+
+
+class ModelVersionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ModelVersion
+        fields = [
+            "id",
+            "project",
+            "job",
+            "number",
+            "metrics",
+            "threshold",
+            "min_area",
+            "input_height",
+            "input_width",
+            "is_production",
+            "created_at",
+        ]
+        read_only_fields = fields

@@ -1,0 +1,267 @@
+"""Training jobs: snapshot, enqueue, run (in the worker), reap, and the model registry."""
+
+from __future__ import annotations
+
+import io
+import logging
+import socket
+import time
+from datetime import timedelta
+
+import numpy as np
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from PIL import Image as PILImage
+from rest_framework.exceptions import ValidationError
+
+from annotation.imaging import to_rgb_array
+from annotation.models import Image, LabelVersion
+from annotation.services import training_labels
+from defect_platform.core.events import notify
+from defect_platform.core.storage import read_bytes, save_bytes, unique_name
+from training.models import ModelVersion, Promotion, TrainingJob
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 3
+Status = TrainingJob.Status
+
+
+def create_job(project, user, params: dict) -> TrainingJob:
+    """Freeze the project's current labels into a snapshot and queue a job on them."""
+    labels = training_labels(project)
+    if not labels:
+        raise ValidationError(
+            {"project": "The project has no labels yet: label some images first."}
+        )
+    if not any(v.kind == LabelVersion.Kind.MASK and v.positive_pixels for v in labels.values()):
+        raise ValidationError({"project": "The project has no defect masks, only negatives."})
+    params = {
+        "input_size": [project.input_height, project.input_width],
+        "threshold": project.decision_threshold,
+        "min_area": project.min_defect_area,
+        **params,
+    }
+    job = TrainingJob.objects.create(
+        project=project,
+        params=params,
+        created_by=user,
+        snapshot={str(image_id): v.pk for image_id, v in sorted(labels.items())},
+    )
+    enqueue(job)
+    notify(project.pk, "job.created", job_event(job))
+    return job
+
+
+def enqueue(job: TrainingJob) -> None:
+    from training.tasks import run_training_job
+
+    transaction.on_commit(lambda: run_training_job.delay(job.pk))
+
+
+def job_event(job: TrainingJob) -> dict:
+    return {
+        "job": job.pk,
+        "status": job.status,
+        "progress": round(job.progress, 4),
+        "epoch": job.epoch,
+        "history": job.history[-50:],
+        "error": job.error,
+    }
+
+
+def cancel_job(job: TrainingJob) -> TrainingJob:
+    if job.status == Status.QUEUED:
+        job.status, job.finished_at = Status.CANCELLED, timezone.now()
+        job.save(update_fields=["status", "finished_at"])
+        notify(job.project_id, "job.updated", job_event(job))
+    elif job.status == Status.RUNNING:
+        # The worker checks this flag between batches.
+        TrainingJob.objects.filter(pk=job.pk).update(cancel_requested=True)
+        job.refresh_from_db()
+    else:
+        raise ValidationError({"status": f"The job is already {job.status}."})
+    return job
+
+
+def _load_samples(job: TrainingJob):
+    from training.ml.train import Sample
+
+    versions = LabelVersion.objects.in_bulk([int(v) for v in job.snapshot.values()])
+    images = Image.objects.in_bulk([int(k) for k in job.snapshot])
+    samples = []
+    for image_id, version_id in job.snapshot.items():
+        image, version = images.get(int(image_id)), versions.get(int(version_id))
+        if image is None or version is None:
+            raise RuntimeError(f"snapshot item {image_id} is gone from the database")
+        try:
+            pixels = to_rgb_array(read_bytes(image.file.name))
+            if version.kind == LabelVersion.Kind.MASK:
+                mask = np.asarray(PILImage.open(io.BytesIO(read_bytes(version.mask.name))))
+            else:
+                mask = np.zeros(pixels.shape[:2], dtype=np.uint8)
+        except OSError as exc:
+            raise RuntimeError(f"file of image {image_id} is missing or unreadable: {exc}") from exc
+        samples.append(Sample(pixels, mask))
+    return samples
+
+
+def _claim(job_id: int) -> TrainingJob | None:
+    with transaction.atomic():
+        job = TrainingJob.objects.select_for_update().filter(pk=job_id).first()
+        if job is None or job.status != Status.QUEUED:
+            return None
+        job.status, job.attempts = Status.RUNNING, job.attempts + 1
+        job.started_at = job.started_at or timezone.now()
+        job.heartbeat_at = timezone.now()
+        job.worker = f"{socket.gethostname()}:{__import__('os').getpid()}"
+        job.save()
+    return job
+
+
+def _append_log(job: TrainingJob, line: str) -> None:
+    job.log += f"{timezone.now():%Y-%m-%d %H:%M:%S} {line}\n"
+    TrainingJob.objects.filter(pk=job.pk).update(log=job.log)
+
+
+def run_job(job_id: int) -> None:
+    """Run a queued job to the end (called by the Celery task)."""
+    from training.ml.artifact import ModelMeta, weights_bytes
+    from training.ml.model import ModelConfig
+    from training.ml.train import Cancelled, TrainConfig, lower_priority, train
+
+    job = _claim(job_id)
+    if job is None:
+        return
+    lower_priority()
+    params = job.params
+    resume = read_bytes(job.checkpoint.name) if job.checkpoint else None
+    _append_log(
+        job,
+        f"attempt {job.attempts} on {job.worker}" + (" resuming from checkpoint" if resume else ""),
+    )
+    last_beat = [0.0]
+
+    def on_step(epoch, step, steps, loss):
+        now = time.monotonic()
+        if now - last_beat[0] < 1.0:
+            return
+        last_beat[0] = now
+        progress = (epoch + (step + 1) / steps) / params["epochs"]
+        TrainingJob.objects.filter(pk=job.pk).update(
+            heartbeat_at=timezone.now(), progress=progress, epoch=epoch
+        )
+        if TrainingJob.objects.filter(pk=job.pk, cancel_requested=True).exists():
+            raise Cancelled
+        job.progress, job.epoch = progress, epoch
+        notify(job.project_id, "job.progress", job_event(job) | {"loss": loss})
+
+    def on_epoch(epoch, record, checkpoint):
+        name = save_bytes(unique_name(f"projects/{job.project_id}/checkpoints", ".pt"), checkpoint)
+        job.history.append(record)
+        job.checkpoint, job.epoch = name, epoch
+        job.progress = (epoch + 1) / params["epochs"]
+        job.heartbeat_at = timezone.now()
+        job.save(update_fields=["history", "checkpoint", "epoch", "progress", "heartbeat_at"])
+        _append_log(job, f"epoch {epoch + 1}/{params['epochs']} loss {record['train_loss']:.4f}")
+        notify(job.project_id, "job.progress", job_event(job))
+
+    try:
+        samples = _load_samples(job)
+        config = TrainConfig(
+            epochs=params["epochs"],
+            batch_size=params["batch_size"],
+            lr=params["lr"],
+            input_size=tuple(params["input_size"]),
+            seed=params["seed"],
+            max_steps_per_epoch=params.get("max_steps_per_epoch"),
+            threshold=params["threshold"],
+            min_area=params["min_area"],
+            threads=settings.TRAINING_THREADS,
+            weights_file=settings.PRETRAINED_WEIGHTS_PATH or None,
+        )
+        model_config = ModelConfig(encoder=params.get("encoder", "mobilenet_v2"))
+        TrainingJob.objects.filter(pk=job.pk).update(device="cpu")
+        result = train(samples, model_config, config, on_step, on_epoch, resume)
+    except Cancelled:
+        _finish(job, Status.CANCELLED, "cancelled by user")
+        return
+    except Exception as exc:
+        log.exception("training job %s failed", job.pk)
+        _finish(job, Status.FAILED, f"{type(exc).__name__}: {exc}")
+        return
+    _append_log(job, result.pretrained)
+    meta = ModelMeta(model_config, config.input_size, config.threshold, config.min_area)
+    weights = save_bytes(
+        unique_name(f"projects/{job.project_id}/models", ".pt"), weights_bytes(result.model)
+    )
+    with transaction.atomic():
+        number = (ModelVersion.objects.filter(project=job.project).count()) + 1
+        ModelVersion.objects.create(
+            project=job.project,
+            job=job,
+            number=number,
+            metrics=result.metrics,
+            threshold=config.threshold,
+            min_area=config.min_area,
+            input_height=config.input_size[0],
+            input_width=config.input_size[1],
+            weights=weights,
+            metadata={
+                "meta": meta.to_json(),
+                "pos_weight": result.pos_weight,
+                "pretrained": result.pretrained,
+            },
+        )
+        job.history = result.history
+        _finish(job, Status.SUCCEEDED, "")
+
+
+def _finish(job: TrainingJob, status: str, error: str) -> None:
+    job.status, job.error, job.finished_at = status, error, timezone.now()
+    if status == Status.SUCCEEDED:
+        job.progress = 1.0
+    job.save(update_fields=["status", "error", "finished_at", "progress", "history"])
+    _append_log(job, f"{status}{': ' + error if error else ''}")
+    notify(job.project_id, "job.updated", job_event(job))
+
+
+def reap_stale_jobs(now=None) -> list[int]:
+    """Requeue running jobs whose worker stopped beating (killed), or fail them for good."""
+    now = now or timezone.now()
+    deadline = now - timedelta(seconds=settings.TRAINING_LEASE_S)
+    reaped = []
+    for job in TrainingJob.objects.filter(status=Status.RUNNING, heartbeat_at__lt=deadline):
+        with transaction.atomic():
+            fresh = TrainingJob.objects.select_for_update().get(pk=job.pk)
+            if fresh.status != Status.RUNNING or fresh.heartbeat_at >= deadline:
+                continue
+            if fresh.attempts >= MAX_ATTEMPTS:
+                _finish(
+                    fresh,
+                    Status.FAILED,
+                    f"worker {fresh.worker} stopped responding {fresh.attempts} times",
+                )
+            else:
+                fresh.status = Status.QUEUED
+                fresh.save(update_fields=["status"])
+                _append_log(fresh, f"worker {fresh.worker} stopped responding; requeued")
+                enqueue(fresh)
+            reaped.append(fresh.pk)
+    return reaped
+
+
+def promote(version: ModelVersion, user) -> ModelVersion:
+    with transaction.atomic():
+        ModelVersion.objects.filter(project=version.project, is_production=True).update(
+            is_production=False
+        )
+        version.is_production = True
+        version.save(update_fields=["is_production"])
+        Promotion.objects.create(project=version.project, model_version=version, promoted_by=user)
+    notify(
+        version.project_id,
+        "model.promoted",
+        {"model_version": version.pk, "number": version.number},
+    )
+    return version

@@ -1,0 +1,13 @@
+from celery import shared_task
+
+from training import services
+
+
+@shared_task(acks_late=True)
+def run_training_job(job_id: int) -> None:
+    services.run_job(job_id)
+
+
+@shared_task
+def reap_stale_jobs() -> list[int]:
+    return services.reap_stale_jobs()
