@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 bash deploy/setup.sh --test
 
 export DATABASE_URL=${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/defect_platform}
+export DB_CONN_MAX_AGE=0
 export TEST_REDIS_URL=${TEST_REDIS_URL:-redis://127.0.0.1:6379/0}
 export DATA_DIR=$(mktemp -d /tmp/defect-test.XXXXXX)
 trap 'rm -rf "$DATA_DIR"' EXIT

@@ -47,8 +47,9 @@ def make_image(seed: int, size=(64, 64)) -> np.ndarray:
 
 @pytest.fixture
 def project(db):
-    return Project.objects.create(name="Crack", slug="crack", input_height=64, input_width=64,
-                                  min_defect_area=4)
+    return Project.objects.create(
+        name="Crack", slug="crack", input_height=64, input_width=64, min_defect_area=4
+    )
 
 
 @pytest.fixture

@@ -67,9 +67,15 @@ _HOLE_TYPES = frozenset({"split", "break"})
 # Order in which defects are painted into the texture (holes last: they replace the surface).
 _PAINT_ORDER = ("discoloration", "dent", "spot", "crack", "split", "break")
 # Width (pixels at 256 rows) of the disputed border ring in the soft masks, per defect type.
-_SOFT_RING = {"crack": 2.0, "split": 3.0, "spot": 3.0, "break": 3.0, "discoloration": 6.0,
-              "dent": 6.0}
-_NOISE_PAD = 24
+_SOFT_RING = {
+    "crack": 2.0,
+    "split": 3.0,
+    "spot": 3.0,
+    "break": 3.0,
+    "discoloration": 6.0,
+    "dent": 6.0,
+}
+_NOISE_PAD = 64
 
 # Independent random streams (second word of the seed sequence).
 _S_APPEARANCE = 11
@@ -88,7 +94,7 @@ _STRAW_PALETTE = np.array(
         (214.0, 190.0, 150.0),  # beige
         (198.0, 160.0, 102.0),  # light brown
         (230.0, 186.0, 106.0),  # golden
-        (176.0, 136.0, 86.0),   # brown
+        (176.0, 136.0, 86.0),  # brown
         (208.0, 184.0, 124.0),  # pale yellow-beige
     ]
 )
@@ -97,11 +103,11 @@ _MOULD_COLORS = np.array(
 )
 _DISCOLOR_COLORS = np.array(
     [
-        (118.0, 80.0, 46.0),   # dark brown
+        (118.0, 80.0, 46.0),  # dark brown
         (150.0, 145.0, 132.0),  # grey
-        (168.0, 92.0, 62.0),   # reddish
+        (168.0, 92.0, 62.0),  # reddish
         (244.0, 236.0, 212.0),  # bleached
-        (120.0, 122.0, 70.0),   # olive
+        (120.0, 122.0, 70.0),  # olive
     ]
 )
 
@@ -184,24 +190,24 @@ class StrawSpec:
     defects: tuple[DefectSpec, ...] = ()
     straw_color: RGB = (222.0, 192.0, 128.0)
     tint_color: RGB = (182.0, 142.0, 88.0)
-    color_variation: float = 0.35   # how far the colour wanders towards tint_color (0..1)
-    fibre_strength: float = 0.08    # contrast of the fibre streaks
-    radius: float = 0.33            # tube radius, fraction of image height
-    taper: float = 0.0              # relative radius change from start to end of the tube
-    bend: float = 0.04              # bow of the axis (fraction of height) ...
-    bend_direction: float = 1.2     # ... in the plane at this angle around the axis
-    wave: float = 0.0               # S-shaped axis component (fraction of height) ...
-    wave_direction: float = 0.0     # ... in the plane at this angle
-    offset: float = 0.0             # vertical offset of the rotation axis, fraction of height
-    start: float = 0.03             # tube start, fraction of image width
-    end: float = 0.97               # tube end, fraction of image width
+    color_variation: float = 0.35  # how far the colour wanders towards tint_color (0..1)
+    fibre_strength: float = 0.08  # contrast of the fibre streaks
+    radius: float = 0.33  # tube radius, fraction of image height
+    taper: float = 0.0  # relative radius change from start to end of the tube
+    bend: float = 0.04  # bow of the axis (fraction of height) ...
+    bend_direction: float = 1.2  # ... in the plane at this angle around the axis
+    wave: float = 0.0  # S-shaped axis component (fraction of height) ...
+    wave_direction: float = 0.0  # ... in the plane at this angle
+    offset: float = 0.0  # vertical offset of the rotation axis, fraction of height
+    start: float = 0.03  # tube start, fraction of image width
+    end: float = 0.97  # tube end, fraction of image width
     background_color: RGB = (38.0, 40.0, 44.0)
-    light_elevation: float = 0.4    # radians above the camera direction
+    light_elevation: float = 0.4  # radians above the camera direction
     ambient: float = 0.28
     gloss: float = 0.2
     shininess: float = 24.0
     vignette: float = 0.08
-    noise: float = 2.0              # sensor noise sigma, 0..255 scale
+    noise: float = 2.0  # sensor noise sigma, 0..255 scale
 
     def __post_init__(self) -> None:
         if not isinstance(self.defects, tuple):
@@ -209,10 +215,28 @@ class StrawSpec:
         for d in self.defects:
             if not isinstance(d, DefectSpec):
                 raise TypeError(f"defects must be DefectSpec instances, got {type(d).__name__}")
-        _check_finite(self, ("color_variation", "fibre_strength", "radius", "taper", "bend",
-                             "bend_direction", "wave", "wave_direction", "offset", "start", "end",
-                             "light_elevation", "ambient", "gloss", "shininess", "vignette",
-                             "noise"))
+        _check_finite(
+            self,
+            (
+                "color_variation",
+                "fibre_strength",
+                "radius",
+                "taper",
+                "bend",
+                "bend_direction",
+                "wave",
+                "wave_direction",
+                "offset",
+                "start",
+                "end",
+                "light_elevation",
+                "ambient",
+                "gloss",
+                "shininess",
+                "vignette",
+                "noise",
+            ),
+        )
         if not 0.05 <= self.radius <= 0.45:
             raise ValueError(f"StrawSpec.radius must be in [0.05, 0.45], got {self.radius}")
         if not 0.0 <= self.start < self.end <= 1.0 or self.end - self.start < 0.1:
@@ -230,14 +254,14 @@ class StrawSpec:
 class StrawView:
     """One rendered camera view of a straw."""
 
-    image: np.ndarray                   # HxWx3 uint8 RGB
-    masks: dict[str, np.ndarray]        # defect type -> HxW uint8 0/255 (all DEFECT_TYPES)
-    soft_masks: dict[str, np.ndarray]   # defect type -> HxW uint8, probability * 255
-    camera_angle: float                 # radians
+    image: np.ndarray  # HxWx3 uint8 RGB
+    masks: dict[str, np.ndarray]  # defect type -> HxW uint8 0/255 (all DEFECT_TYPES)
+    soft_masks: dict[str, np.ndarray]  # defect type -> HxW uint8, probability * 255
+    camera_angle: float  # radians
     spec: StrawSpec | None = None
     straw_mask: np.ndarray | None = None  # HxW uint8 0/255: tube outline (incl. broken parts)
-    centre_y: np.ndarray | None = None    # (W,) float32 axis row per column, NaN off the tube
-    radius_px: np.ndarray | None = None   # (W,) float32 tube radius per column, NaN off the tube
+    centre_y: np.ndarray | None = None  # (W,) float32 axis row per column, NaN off the tube
+    radius_px: np.ndarray | None = None  # (W,) float32 tube radius per column, NaN off the tube
     visible_defects: tuple[DefectSpec, ...] = field(default_factory=tuple)
 
     @property
@@ -264,21 +288,31 @@ def sample_defect(
     ``end`` the position is the nearer tube end of ``x``)."""
     if defect_type not in DEFECT_TYPES:
         raise ValueError(f"unknown defect type {defect_type!r}; expected one of {DEFECT_TYPES}")
-    rng = np.random.default_rng([int(seed) & 0xFFFFFFFF, _S_DEFECT_SHAPE,
-                                 DEFECT_TYPES.index(defect_type)])
+    rng = np.random.default_rng(
+        [int(seed) & 0xFFFFFFFF, _S_DEFECT_SHAPE, DEFECT_TYPES.index(defect_type)]
+    )
     a = float(rng.uniform(0.0, _TWO_PI))
     pos = float(rng.uniform(0.08, 0.92))
     shape_seed = int(rng.integers(0, 2**31 - 1))
     var = ""
     if defect_type == "crack":
-        length, width, strength = rng.uniform(0.04, 0.16), rng.uniform(0.014, 0.03), rng.uniform(
-            0.65, 0.95)
+        length, width, strength = (
+            rng.uniform(0.04, 0.16),
+            rng.uniform(0.014, 0.03),
+            rng.uniform(0.65, 0.95),
+        )
     elif defect_type == "split":
-        length, width, strength = rng.uniform(0.12, 0.35), rng.uniform(0.05, 0.11), rng.uniform(
-            0.8, 1.0)
+        length, width, strength = (
+            rng.uniform(0.12, 0.35),
+            rng.uniform(0.05, 0.11),
+            rng.uniform(0.8, 1.0),
+        )
     elif defect_type == "spot":
-        length, width, strength = rng.uniform(0.015, 0.05), rng.uniform(0.15, 0.5), rng.uniform(
-            0.6, 0.95)
+        length, width, strength = (
+            rng.uniform(0.015, 0.05),
+            rng.uniform(0.15, 0.5),
+            rng.uniform(0.6, 0.95),
+        )
     elif defect_type == "break":
         var = BREAK_VARIANTS[int(rng.choice(3, p=[0.35, 0.35, 0.3]))]
         strength = 1.0
@@ -292,8 +326,11 @@ def sample_defect(
     elif defect_type == "discoloration":
         length, width, strength = rng.uniform(0.05, 0.2), _TWO_PI, rng.uniform(0.55, 0.95)
     else:  # dent
-        length, width, strength = rng.uniform(0.025, 0.07), rng.uniform(0.4, 1.0), rng.uniform(
-            0.6, 1.0)
+        length, width, strength = (
+            rng.uniform(0.025, 0.07),
+            rng.uniform(0.4, 1.0),
+            rng.uniform(0.6, 1.0),
+        )
     if variant is not None:
         if defect_type != "break" or variant not in BREAK_VARIANTS:
             raise ValueError(f"invalid variant {variant!r} for {defect_type!r}")
@@ -311,8 +348,16 @@ def sample_defect(
         pos = float(min(max(x, 0.0), 1.0))
     if var == "end":
         pos = 0.0 if pos < 0.5 else 1.0
-    return DefectSpec(type=defect_type, angle=a, x=pos, length=float(length), width=float(width),
-                      strength=float(strength), seed=shape_seed, variant=var)
+    return DefectSpec(
+        type=defect_type,
+        angle=a,
+        x=pos,
+        length=float(length),
+        width=float(width),
+        strength=float(strength),
+        seed=shape_seed,
+        variant=var,
+    )
 
 
 def _separate(defects: list[DefectSpec], rng: np.random.Generator) -> list[DefectSpec]:
@@ -351,8 +396,11 @@ def sample_straw(
     rng = np.random.default_rng([seed & 0xFFFFFFFF, _S_APPEARANCE, seed >> 32 & 0xFFFFFFFF])
     i, j = rng.choice(len(_STRAW_PALETTE), size=2, replace=False)
     base = np.clip(_STRAW_PALETTE[i] + rng.normal(0.0, 8.0, 3), 90.0, 245.0)
-    tint = np.clip(0.5 * (_STRAW_PALETTE[j] + base) * rng.uniform(0.8, 0.95)
-                   + rng.normal(0.0, 6.0, 3), 60.0, 240.0)
+    tint = np.clip(
+        0.5 * (_STRAW_PALETTE[j] + base) * rng.uniform(0.8, 0.95) + rng.normal(0.0, 6.0, 3),
+        60.0,
+        240.0,
+    )
     dark_bg = rng.random() < 0.6
     if dark_bg:
         bg = rng.uniform(18.0, 60.0) + rng.normal(0.0, 4.0, 3)
@@ -428,8 +476,9 @@ def _smooth_noise_2d(rng: np.random.Generator, shape: tuple[int, int], cell: flo
 class _Roi:
     """A rectangle of the cylindrical texture, wrapping around in angle."""
 
-    def __init__(self, na: int, nx: int, row_centre: float, half_rows: float, x_lo: float,
-                 x_hi: float) -> None:
+    def __init__(
+        self, na: int, nx: int, row_centre: float, half_rows: float, x_lo: float, x_hi: float
+    ) -> None:
         lo, hi = math.floor(row_centre - half_rows), math.ceil(row_centre + half_rows) + 1
         if hi - lo >= na:
             idx = np.arange(na)
@@ -449,66 +498,90 @@ class _Roi:
         return self.j_hi <= self.j_lo
 
     def get(self, arr: np.ndarray) -> np.ndarray:
-        return arr[self.rows, self.j_lo:self.j_hi]
+        return arr[self.rows, self.j_lo : self.j_hi]
 
     def put(self, arr: np.ndarray, value: np.ndarray) -> None:
-        arr[self.rows, self.j_lo:self.j_hi] = value
+        arr[self.rows, self.j_lo : self.j_hi] = value
+
+
+def _to_u8(unit: np.ndarray) -> np.ndarray:
+    """0..1 float -> 0..255 uint8 (rounded)."""
+    return (np.clip(unit, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
 
 
 class _Painter:
     """Paints defects into the cylindrical texture of one straw at one resolution."""
 
-    def __init__(self, tex: np.ndarray, scale: float, len_px: float, x0_px: float,
-                 base: np.ndarray, min_px: float) -> None:
-        self.tex = tex                  # (na, nx, 4): RGB albedo + hole
+    def __init__(
+        self,
+        tex: np.ndarray,
+        scale: float,
+        len_px: float,
+        x0_px: float,
+        base: np.ndarray,
+        min_px: float,
+    ) -> None:
+        self.tex = tex  # (na, nx, 4) uint8: RGB albedo + hole (0..255)
         self.na, self.nx = tex.shape[:2]
-        self.scale = scale              # texels (rows) per radian
-        self.len_px = len_px            # tube length in texels (columns)
-        self.x0_px = x0_px              # column of x = 0 (texel units)
-        self.base = base                # (3,) base straw colour
-        self.min_px = min_px            # minimum feature width in texels
+        self.scale = scale  # texels (rows) per radian
+        self.len_px = len_px  # tube length in texels (columns)
+        self.x0_px = x0_px  # column of x = 0 (texel units)
+        self.base = base  # (3,) base straw colour
+        self.min_px = min_px  # minimum feature width in texels
 
     def _centre(self, d: DefectSpec) -> tuple[float, float]:
         return d.angle * self.scale, self.x0_px + d.x * self.len_px
 
     def _alb(self, roi: _Roi) -> np.ndarray:
-        return roi.get(self.tex)[..., :3]
+        return roi.get(self.tex)[..., :3].astype(np.float32)
 
     def _put_alb(self, roi: _Roi, alb: np.ndarray) -> None:
         cur = roi.get(self.tex)
-        cur[..., :3] = alb
+        cur[..., :3] = np.clip(alb + 0.5, 0.0, 255.0).astype(np.uint8)
         roi.put(self.tex, cur)
 
     def _add_hole(self, roi: _Roi, cov: np.ndarray) -> None:
         cur = roi.get(self.tex)
-        cur[..., 3] = np.maximum(cur[..., 3], cov)
+        cur[..., 3] = np.maximum(cur[..., 3], _to_u8(cov))
         roi.put(self.tex, cur)
 
     def _full_cov(self, roi: _Roi, cov: np.ndarray) -> tuple[np.ndarray, int, int]:
-        out = np.zeros((self.na, self.nx), np.float32)
-        roi.put(out, np.clip(cov, 0.0, 1.0).astype(np.float32))
+        out = np.zeros((self.na, self.nx), np.uint8)
+        roi.put(out, _to_u8(cov))
         return out, roi.j_lo, roi.j_hi
 
     # -- individual defect types ------------------------------------------------------------
 
     def paint(self, d: DefectSpec) -> tuple[np.ndarray, int, int] | None:
-        rng = np.random.default_rng([d.seed & 0xFFFFFFFF, _S_DEFECT_SHAPE + 1,
-                                     DEFECT_TYPES.index(d.type)])
+        rng = np.random.default_rng(
+            [d.seed & 0xFFFFFFFF, _S_DEFECT_SHAPE + 1, DEFECT_TYPES.index(d.type)]
+        )
         fn = getattr(self, "_paint_" + d.type)
         return fn(d, rng)
 
-    def _line(self, d: DefectSpec, rng: np.random.Generator, w0: float, length: float,
-              wander: float, ragged: float) -> tuple[_Roi, np.ndarray, np.ndarray]:
+    def _line(
+        self,
+        d: DefectSpec,
+        rng: np.random.Generator,
+        w0: float,
+        length: float,
+        wander: float,
+        ragged: float,
+    ) -> tuple[_Roi, np.ndarray, np.ndarray]:
         """Lens-shaped line along the axis: returns roi, coverage and distance past the edge."""
         rc, xc = self._centre(d)
-        roi = _Roi(self.na, self.nx, rc, wander * 2.5 + w0 + 4, xc - length / 2 - 1,
-                   xc + length / 2 + 1)
+        roi = _Roi(
+            self.na, self.nx, rc, wander * 2.5 + w0 + 4, xc - length / 2 - 1, xc + length / 2 + 1
+        )
         t = (roi.x - (xc - length / 2)) / length
         tt = np.clip(t, 0.0, 1.0)
         centre = np.zeros_like(t)
         for k in range(1, 4):
-            centre += (wander / k) * rng.uniform(-1.0, 1.0) * np.sin(
-                math.pi * k * tt + rng.uniform(0, _TWO_PI))
+            centre += (
+                (wander / k)
+                * rng.uniform(-1.0, 1.0)
+                * np.sin(math.pi * k * tt + rng.uniform(0, _TWO_PI))
+            )
         centre -= centre[0, centre.shape[1] // 2] if centre.shape[1] else 0.0
         prof = np.where((t > 0) & (t < 1), np.clip(np.sin(math.pi * tt), 0.0, 1.0) ** 0.7, 0.0)
         width = w0 * prof * (1.0 + ragged * _smooth_noise_1d(rng, t.shape[1], 12)[None, :])
@@ -519,8 +592,9 @@ class _Painter:
     def _paint_crack(self, d: DefectSpec, rng: np.random.Generator):
         w0 = max(d.width * self.scale, self.min_px * 1.3)
         length = max(d.length * self.len_px, 6.0)
-        roi, cov, edge = self._line(d, rng, w0, length, wander=rng.uniform(0.6, 2.0) * w0 ** 0.5,
-                                    ragged=0.12)
+        roi, cov, edge = self._line(
+            d, rng, w0, length, wander=rng.uniform(0.6, 2.0) * w0**0.5, ragged=0.12
+        )
         if roi.empty:
             return None
         alb = self._alb(roi)
@@ -532,11 +606,12 @@ class _Painter:
     def _paint_split(self, d: DefectSpec, rng: np.random.Generator):
         w0 = max(d.width * self.scale, self.min_px * 3.0)
         length = max(d.length * self.len_px, 10.0)
-        roi, cov, edge = self._line(d, rng, w0, length, wander=rng.uniform(0.5, 1.5) * w0 ** 0.5,
-                                    ragged=0.2)
+        roi, cov, edge = self._line(
+            d, rng, w0, length, wander=rng.uniform(0.5, 1.5) * w0**0.5, ragged=0.2
+        )
         if roi.empty:
             return None
-        cov *= d.strength ** 0.25
+        cov *= d.strength**0.25
         alb = self._alb(roi)
         lips = np.clip(1.0 - edge / (0.3 * w0 + 1.5), 0.0, 1.0) * (edge > -0.5)
         lips *= cov.max(axis=0, keepdims=True) > 0
@@ -555,8 +630,11 @@ class _Painter:
         fld = np.zeros((du.shape[0], dx.shape[1]), np.float32)
         n_blobs = int(rng.integers(1, 6))
         for k in range(n_blobs):
-            cu, cx = (0.0, 0.0) if k == 0 else (rng.uniform(-0.55, 0.55) * ha,
-                                                rng.uniform(-0.55, 0.55) * hl)
+            cu, cx = (
+                (0.0, 0.0)
+                if k == 0
+                else (rng.uniform(-0.55, 0.55) * ha, rng.uniform(-0.55, 0.55) * hl)
+            )
             su, sx = ha * rng.uniform(0.25, 0.5), hl * rng.uniform(0.25, 0.5)
             amp = 1.0 if k == 0 else rng.uniform(0.6, 1.1)
             fld += amp * np.exp(-0.5 * ((du - cu) / su) ** 2 - 0.5 * ((dx - cx) / sx) ** 2)
@@ -574,8 +652,14 @@ class _Painter:
         if d.variant == "gap":
             gap = max(d.length * self.len_px, 2.5 * self.min_px)
             jag = rng.uniform(0.15, 0.4) * gap + 0.8
-            roi = _Roi(self.na, self.nx, rc, self.na, xc - gap / 2 - 2.5 * jag - 3,
-                       xc + gap / 2 + 2.5 * jag + 3)
+            roi = _Roi(
+                self.na,
+                self.nx,
+                rc,
+                self.na,
+                xc - gap / 2 - 2.5 * jag - 3,
+                xc + gap / 2 + 2.5 * jag + 3,
+            )
             if roi.empty:
                 return None
             sig = max(1.0, self.na / 60)
@@ -592,8 +676,13 @@ class _Painter:
             roi = _Roi(self.na, self.nx, rc, ha + 2, xe - 1.6 * depth - 2, xe + 1.6 * depth + 2)
             if roi.empty:
                 return None
-            jag = 1.0 + 0.25 * np.clip(_periodic_noise(rng, self.na, max(1.0, self.na / 50)),
-                                       -2, 2)[roi.rows][:, None]
+            jag = (
+                1.0
+                + 0.25
+                * np.clip(_periodic_noise(rng, self.na, max(1.0, self.na / 50)), -2, 2)[roi.rows][
+                    :, None
+                ]
+            )
             if d.full_circumference:
                 prof = 0.7 + 0.3 * np.clip(np.cos(roi.du / self.scale), 0.0, 1.0)
             else:
@@ -625,8 +714,14 @@ class _Painter:
         band = max(d.length * self.len_px, 4.0 * self.min_px)
         feather = max(1.5, band * rng.uniform(0.08, 0.2))
         jag = 0.08 * band + 1.0
-        roi = _Roi(self.na, self.nx, rc, self.na, xc - band / 2 - 2.5 * jag - 2 * feather - 2,
-                   xc + band / 2 + 2.5 * jag + 2 * feather + 2)
+        roi = _Roi(
+            self.na,
+            self.nx,
+            rc,
+            self.na,
+            xc - band / 2 - 2.5 * jag - 2 * feather - 2,
+            xc + band / 2 + 2.5 * jag + 2 * feather + 2,
+        )
         if roi.empty:
             return None
         sig = max(2.0, self.na / 25)
@@ -655,18 +750,20 @@ class _Painter:
             return None
         nu, nx_ = roi.du / ha, (roi.x - xc) / hl
         ang = np.arctan2(nu, nx_)
-        rmod = (1.0 + rng.uniform(0.03, 0.12) * np.cos(2 * ang + rng.uniform(0, _TWO_PI))
-                + rng.uniform(0.02, 0.08) * np.cos(3 * ang + rng.uniform(0, _TWO_PI)))
+        rmod = (
+            1.0
+            + rng.uniform(0.03, 0.12) * np.cos(2 * ang + rng.uniform(0, _TWO_PI))
+            + rng.uniform(0.02, 0.08) * np.cos(3 * ang + rng.uniform(0, _TWO_PI))
+        )
         dd = np.sqrt(nu * nu + nx_ * nx_) / rmod
         inner = np.clip(1.0 - dd * dd, 0.0, 1.0)
-        bump = inner ** 1.5
+        bump = inner**1.5
         # squeeze: fibres are pulled together inside the dent
         alb = np.ascontiguousarray(self._alb(roi), dtype=np.float32)
         pinch = 0.45 * d.strength
         src_row = (roi.du * (1.0 + pinch * bump) - roi.du[0, 0]).astype(np.float32)
         src_col = np.broadcast_to(roi.x - roi.j_lo, src_row.shape).astype(np.float32)
-        warped = cv2.remap(alb, src_col, src_row, cv2.INTER_LINEAR,
-                           borderMode=cv2.BORDER_REFLECT)
+        warped = cv2.remap(alb, src_col, src_row, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
         # shading of the depression: light from above -> upper inner wall dark, lower lit
         slope = -2.0 * nu * inner
         fac = 1.0 - d.strength * (0.32 * bump + 0.35 * slope)
@@ -684,7 +781,7 @@ class _Painter:
 @dataclass
 class _PreparedDefect:
     spec: DefectSpec
-    cov: np.ndarray   # (na, nx) float32 coverage in texture space
+    cov: np.ndarray  # (na, nx) uint8 coverage (0..255) in texture space
     j_lo: int
     j_hi: int
 
@@ -697,19 +794,18 @@ class _Prepared:
     nx: int
     na: int
     scale: float
-    axis_y: np.ndarray      # (nx,) axis row without bend
-    bow1: np.ndarray        # (nx,) bend profile, px
-    bow2: np.ndarray        # (nx,) wave profile, px
-    radius_px: np.ndarray   # (nx,)
-    col_alpha: np.ndarray   # (nx,) coverage of the tube ends
-    vignette: np.ndarray    # (nx,)
-    map_x: np.ndarray       # (height, nx) float32 texel column per pixel
-    tex: np.ndarray         # (na, nx, 4) float32 albedo RGB + hole
-    hole: np.ndarray | None  # (na, nx) float32 or None when no holes
+    axis_y: np.ndarray  # (nx,) axis row without bend
+    bow1: np.ndarray  # (nx,) bend profile, px
+    bow2: np.ndarray  # (nx,) wave profile, px
+    radius_px: np.ndarray  # (nx,)
+    col_alpha: np.ndarray  # (nx,) coverage of the tube ends
+    vignette: np.ndarray  # (nx,)
+    map_x: np.ndarray  # (height, nx) float32 texel column per pixel
+    tex: np.ndarray  # (na, nx, 4) uint8 albedo RGB + hole
+    hole: np.ndarray | None  # (na, nx) uint8 or None when no holes
     defects: list[_PreparedDefect]
-    background: np.ndarray  # (height, width, 3) float32
-    noise: np.ndarray       # (height + pad, width + pad) float32, includes +0.5 rounding
-    spec_rgb: np.ndarray    # (3,) float32 specular colour * gloss
+    background: np.ndarray  # (3, height, width) float32, planar
+    spec_rgb: np.ndarray  # (3,) float32 specular colour * gloss
 
 
 def _seed_words(seed: int, stream: int) -> list[int]:
@@ -717,49 +813,79 @@ def _seed_words(seed: int, stream: int) -> list[int]:
 
 
 def _build_texture(spec: StrawSpec, na: int, nx: int) -> np.ndarray:
+    """Cylindrical albedo texture (na angles x nx axial positions, RGB + empty hole channel).
+
+    Streaks vary fast around the angle and slowly along the axis, so the texture is synthesised
+    at a quarter of the axial resolution and stretched (cheap and visually identical)."""
     rng = np.random.default_rng(_seed_words(spec.seed, _S_TEXTURE))
+    nxl = max(8, nx // 4)
     sig = na / 400.0
     # fibre streaks: thin lines along the axis = noise over the angle, mixed along the length
     fines = [_periodic_noise(rng, na, max(0.6, 1.0 * sig)) for _ in range(3)]
-    weights = np.stack([np.exp(0.8 * _smooth_noise_1d(rng, nx, 6)) for _ in range(3)])
+    weights = np.stack([np.exp(0.8 * _smooth_noise_1d(rng, nxl, 6)) for _ in range(3)])
     weights /= weights.sum(axis=0, keepdims=True)
     fine = sum(f[:, None] * w[None, :] for f, w in zip(fines, weights, strict=True))
     med = _periodic_noise(rng, na, max(1.5, 4.0 * sig))
     coarse = _periodic_noise(rng, na, max(4.0, 16.0 * sig))
-    aniso = cv2.resize(rng.standard_normal((na, max(4, nx // 24))).astype(np.float32), (nx, na),
-                       interpolation=cv2.INTER_LINEAR)
+    aniso = cv2.resize(
+        rng.standard_normal((na, max(4, nx // 24))).astype(np.float32),
+        (nxl, na),
+        interpolation=cv2.INTER_LINEAR,
+    )
     dark = np.clip(fines[0] - 1.6, 0.0, None)[:, None] * (0.6 + 0.4 * np.tanh(aniso))
-    along = 0.04 * _smooth_noise_1d(rng, nx, 8)
+    along = 0.04 * _smooth_noise_1d(rng, nxl, 8)
     fs = spec.fibre_strength
-    lum = (1.0 + fs * (0.55 * fine + 0.35 * aniso) + fs * (0.45 * med + 0.4 * coarse)[:, None]
-           - 0.5 * fs * dark + along[None, :])
+    lum = (
+        1.0
+        + fs * (0.55 * fine + 0.35 * aniso)
+        + fs * (0.45 * med + 0.4 * coarse)[:, None]
+        - 0.5 * fs * dark
+        + along[None, :]
+    )
     # natural colour variation: smooth, periodic in angle
     a = np.linspace(0.0, _TWO_PI, na, endpoint=False, dtype=np.float32)
-    t = np.zeros((na, nx), np.float32) + 0.6 * _smooth_noise_1d(rng, nx, 5)[None, :]
+    t = np.zeros((na, nxl), np.float32) + 0.6 * _smooth_noise_1d(rng, nxl, 5)[None, :]
     for k in (1, 2, 3):
         wave = np.cos(k * a + rng.uniform(0, _TWO_PI))
-        t += (0.9 / k) * wave[:, None] * _smooth_noise_1d(rng, nx, 4 + 2 * k)[None, :]
-    t = 0.5 + 0.5 * np.tanh(t)
-    t *= spec.color_variation
-    base = np.asarray(spec.straw_color, np.float32)
-    tint = np.asarray(spec.tint_color, np.float32)
-    tex = np.zeros((na, nx, 4), np.float32)
-    tex[..., :3] = (base + (tint - base) * t[..., None]) * lum[..., None]
-    return tex
+        t += (0.9 / k) * wave[:, None] * _smooth_noise_1d(rng, nxl, 4 + 2 * k)[None, :]
+    t = (0.5 + 0.5 * np.tanh(t)) * spec.color_variation
+    planes = [
+        ((b + (ti - b) * t) * lum).astype(np.float32)
+        for b, ti in zip(spec.straw_color, spec.tint_color, strict=True)
+    ]
+    low = cv2.merge([*planes, np.zeros((na, nxl), np.float32)])
+    low = np.clip(low + 0.5, 0.0, 255.0).astype(np.uint8)
+    return cv2.resize(low, (nx, na), interpolation=cv2.INTER_LINEAR)
 
 
 def _build_background(spec: StrawSpec, h: int, w: int) -> np.ndarray:
+    """Static background of the camera, planar (3, h, w) float32."""
     rng = np.random.default_rng(_seed_words(spec.seed, _S_BACKGROUND))
-    color = np.asarray(spec.background_color, np.float32)
     grad = _smooth_noise_2d(rng, (h, w), max(h, w) / 3.0)
-    grain = cv2.resize(rng.standard_normal((max(2, h // 2), max(2, w // 2))).astype(np.float32),
-                       (w, h), interpolation=cv2.INTER_LINEAR)
-    streak = cv2.resize(rng.standard_normal((max(2, h // 3), 8)).astype(np.float32), (w, h),
-                        interpolation=cv2.INTER_LINEAR)
-    level = float(color.mean())
-    rel = 0.05 * grad + 0.02 * streak
-    bg = color[None, None, :] * (1.0 + rel[..., None]) + (0.012 * level + 1.5) * grain[..., None]
-    return np.clip(bg, 0.0, 255.0).astype(np.float32)
+    grain = rng.random((max(2, h // 2), max(2, w // 2)), dtype=np.float32) - np.float32(0.5)
+    grain = cv2.resize(grain, (w, h), interpolation=cv2.INTER_LINEAR)
+    streak = cv2.resize(
+        rng.standard_normal((max(2, h // 3), 8)).astype(np.float32),
+        (w, h),
+        interpolation=cv2.INTER_LINEAR,
+    )
+    rel = 1.0 + 0.05 * grad + 0.02 * streak
+    level = float(np.mean(spec.background_color))
+    grain *= np.float32(3.5 * (0.012 * level + 1.5))
+    bg = np.empty((3, h, w), np.float32)
+    for c, value in enumerate(spec.background_color):
+        np.clip(np.float32(value) * rel + grain, 0.0, 255.0, out=bg[c])
+    return bg
+
+
+@functools.lru_cache(maxsize=4)
+def _sensor_noise(size: tuple[int, int]) -> np.ndarray:
+    """Unit-variance noise field shared by all straws of one size; views take random windows."""
+    h, w = size
+    rng = np.random.default_rng([_S_NOISE, h, w])
+    noise = rng.standard_normal((h + _NOISE_PAD, w + _NOISE_PAD), dtype=np.float32)
+    noise.flags.writeable = False
+    return noise
 
 
 @functools.lru_cache(maxsize=16)
@@ -784,8 +910,9 @@ def _prepare(spec: StrawSpec, size: tuple[int, int]) -> _Prepared:
     tex = _build_texture(spec, na, nx)
     base = np.asarray(spec.straw_color, np.float32)
     painter = _Painter(tex, scale, len_px, start_px - col0 - 0.5, base, min_px=max(1.0, h / 256))
-    order = sorted(range(len(spec.defects)),
-                   key=lambda i: (_PAINT_ORDER.index(spec.defects[i].type), i))
+    order = sorted(
+        range(len(spec.defects)), key=lambda i: (_PAINT_ORDER.index(spec.defects[i].type), i)
+    )
     painted: dict[int, _PreparedDefect] = {}
     for i in order:
         d = spec.defects[i]
@@ -797,20 +924,28 @@ def _prepare(spec: StrawSpec, size: tuple[int, int]) -> _Prepared:
     has_hole = any(p.spec.type in _HOLE_TYPES for p in defects)
     hole = np.ascontiguousarray(tex[..., 3]) if has_hole else None
 
-    nrng = np.random.default_rng(_seed_words(spec.seed, _S_NOISE))
-    noise = nrng.standard_normal((h + _NOISE_PAD, w + _NOISE_PAD), dtype=np.float32)
-    noise = noise * np.float32(spec.noise) + np.float32(0.5)
     map_x = np.broadcast_to(np.arange(nx, dtype=np.float32)[None, :], (h, nx)).copy()
     prepared = _Prepared(
-        height=h, width=w, col0=col0, nx=nx, na=na, scale=scale,
-        axis_y=axis_y.astype(np.float32), bow1=bow1.astype(np.float32),
-        bow2=bow2.astype(np.float32), radius_px=radius_px.astype(np.float32),
-        col_alpha=col_alpha.astype(np.float32), vignette=vignette.astype(np.float32),
-        map_x=map_x, tex=tex, hole=hole, defects=defects,
-        background=_build_background(spec, h, w), noise=noise,
+        height=h,
+        width=w,
+        col0=col0,
+        nx=nx,
+        na=na,
+        scale=scale,
+        axis_y=axis_y.astype(np.float32),
+        bow1=bow1.astype(np.float32),
+        bow2=bow2.astype(np.float32),
+        radius_px=radius_px.astype(np.float32),
+        col_alpha=col_alpha.astype(np.float32),
+        vignette=vignette.astype(np.float32),
+        map_x=map_x,
+        tex=tex,
+        hole=hole,
+        defects=defects,
+        background=_build_background(spec, h, w),
         spec_rgb=(np.array([255.0, 249.0, 232.0], np.float32) * np.float32(spec.gloss)),
     )
-    for arr in (prepared.tex, prepared.background, prepared.noise, prepared.map_x):
+    for arr in (prepared.tex, prepared.background, prepared.map_x):
         arr.flags.writeable = False
     for p in defects:
         p.cov.flags.writeable = False
@@ -851,8 +986,11 @@ def render_view(
     c0, c1 = p.col0, p.col0 + p.nx
 
     # --- geometry of this view
-    yc = (p.axis_y + p.bow1 * f32(math.sin(spec.bend_direction - theta))
-          + p.bow2 * f32(math.sin(spec.wave_direction - theta)))
+    yc = (
+        p.axis_y
+        + p.bow1 * f32(math.sin(spec.bend_direction - theta))
+        + p.bow2 * f32(math.sin(spec.wave_direction - theta))
+    )
     r = p.radius_px
     y_lo = max(0, math.floor(float((yc - r).min())) - 1)
     y_hi = min(h, math.ceil(float((yc + r).max())) + 2)
@@ -863,50 +1001,56 @@ def render_view(
     phi = np.arcsin(vc)
     cosphi = np.sqrt(1.0 - vc * vc)
     theta_rows = f32((theta % _TWO_PI) * p.scale)
-    map_y = np.mod(phi * f32(p.scale) + theta_rows, f32(p.na))
+    # BORDER_WRAP makes the angle periodic, so no modulo is needed on the map
+    map_y = phi * f32(p.scale) + theta_rows
     map_x = p.map_x[: y_hi - y_lo]
-    tex = cv2.remap(p.tex, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)
+    tex = cv2.split(cv2.remap(p.tex, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP))
 
-    # --- background with a soft shadow of the tube
+    # --- background (planar, 3 x h x w) with a soft shadow of the tube
     out = p.background.copy()
     light_bg = float(np.mean(spec.background_color)) > 110.0
     sh_strength = 0.28 if light_bg else 0.12
-    sh_off = 0.18 * r
-    sh_lo, sh_hi = y_lo, min(h, y_hi + int(math.ceil(float(r.max()) * 0.5)) + 2)
+    sh_lo, sh_hi = y_lo, min(h, y_hi + math.ceil(float(r.max()) * 0.5) + 2)
     ys_sh = np.arange(sh_lo, sh_hi, dtype=f32)[:, None] + f32(0.5)
-    dist = np.abs(ys_sh - (yc + sh_off)[None, :]) - r[None, :]
-    shadow = np.clip(1.0 - dist / (0.35 * r[None, :]), 0.0, 1.0) ** 2 * p.col_alpha[None, :]
-    out[sh_lo:sh_hi, c0:c1] *= (1.0 - sh_strength * shadow)[..., None]
-    bg_reg = out[y_lo:y_hi, c0:c1]
+    dist = np.abs(ys_sh - (yc + 0.18 * r)[None, :]) - r[None, :]
+    shadow = np.clip(1.0 - dist / (0.35 * r[None, :]), 0.0, 1.0)
+    shadow *= shadow
+    shadow *= p.col_alpha[None, :]
+    out[:, sh_lo:sh_hi, c0:c1] *= (1.0 - sh_strength * shadow)[None]
 
     # --- cylinder shading: Lambert + specular band, light from above the camera
     el = spec.light_elevation
     diffuse = np.maximum(cosphi * f32(math.cos(el)) - vc * f32(math.sin(el)), 0.0)
     shade = (f32(spec.ambient) + f32(1.0 - spec.ambient) * diffuse) * p.vignette[None, :]
-    half = np.clip(cosphi * f32(math.cos(el / 2)) - vc * f32(math.sin(el / 2)), 0.0, 1.0)
-    spec_term = np.power(half, f32(spec.shininess))
-    rgb = tex[..., :3] * shade[..., None] + spec_term[..., None] * p.spec_rgb
+    half = np.clip(cosphi * f32(math.cos(el / 2)) - vc * f32(math.sin(el / 2)), 1e-6, 1.0)
+    spec_term = np.exp(f32(spec.shininess) * np.log(half))
 
-    hole_front = None
-    if p.hole is not None:
-        hole_front = tex[..., 3]
-        if float(hole_front.max()) > 0.0:
-            map_yb = np.mod(f32((theta % _TWO_PI + math.pi) * p.scale) - phi * f32(p.scale),
-                            f32(p.na))
-            hole_back = cv2.remap(p.hole, map_x, map_yb, cv2.INTER_LINEAR,
-                                  borderMode=cv2.BORDER_WRAP)
-            interior = tex[..., :3] * (0.12 + 0.16 * cosphi)[..., None]
-            behind = interior + (bg_reg - interior) * hole_back[..., None]
-            rgb += (behind - rgb) * hole_front[..., None]
-    out[y_lo:y_hi, c0:c1] = bg_reg + (rgb - bg_reg) * alpha[..., None]
+    hole_front = hole_back = interior_fac = None
+    if p.hole is not None and int(tex[3].max()) > 0:
+        hole_front = tex[3] * f32(1.0 / 255.0)
+        map_yb = f32((theta % _TWO_PI + math.pi) * p.scale) - phi * f32(p.scale)
+        hole_back = cv2.remap(
+            p.hole, map_x, map_yb, cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP
+        ) * f32(1.0 / 255.0)
+        interior_fac = 0.12 + 0.16 * cosphi
+    for c in range(3):
+        bg_c = out[c, y_lo:y_hi, c0:c1]
+        rgb = tex[c] * shade + spec_term * p.spec_rgb[c]
+        if hole_back is not None:
+            # through a hole: the inside of the far wall (dark), or background if also missing
+            interior = tex[c] * interior_fac
+            behind = interior + (bg_c - interior) * hole_back
+            rgb += (behind - rgb) * hole_front
+        bg_c += (rgb - bg_c) * alpha
 
-    # --- sensor noise (a view-dependent window of a per-straw noise field)
+    # --- sensor noise: a view-dependent window of a shared noise field
     key = round((theta % _TWO_PI) * 1e6)
     vrng = np.random.default_rng(_seed_words(spec.seed, _S_VIEW) + [key])
     oy, ox = (int(v_) for v_ in vrng.integers(0, _NOISE_PAD + 1, size=2))
-    out += p.noise[oy:oy + h, ox:ox + w, None]
+    noise = _sensor_noise((h, w))[oy : oy + h, ox : ox + w] * f32(spec.noise) + f32(0.5)
+    out += noise[None]
     np.clip(out, 0.0, 255.0, out=out)
-    image = out.astype(np.uint8)
+    image = cv2.merge(list(out.astype(np.uint8)))
 
     # --- masks
     masks = {t: np.zeros((h, w), np.uint8) for t in DEFECT_TYPES}
@@ -916,12 +1060,13 @@ def render_view(
     for pd in p.defects:
         d = pd.spec
         vis = d.visible_from(theta)
-        mx = np.ascontiguousarray(map_x[:, pd.j_lo:pd.j_hi])
-        my = np.ascontiguousarray(map_y[:, pd.j_lo:pd.j_hi])
+        mx = np.ascontiguousarray(map_x[:, pd.j_lo : pd.j_hi])
+        my = np.ascontiguousarray(map_y[:, pd.j_lo : pd.j_hi])
         cov = cv2.remap(pd.cov, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)
-        cov *= alpha[:, pd.j_lo:pd.j_hi]
+        cov = cov * f32(1.0 / 255.0)
+        cov *= alpha[:, pd.j_lo : pd.j_hi]
         if hole_front is not None and d.type not in _HOLE_TYPES:
-            cov *= 1.0 - hole_front[:, pd.j_lo:pd.j_hi]
+            cov *= 1.0 - hole_front[:, pd.j_lo : pd.j_hi]
         if not bool((cov >= 0.5).any()):
             vis = False
         if vis:
@@ -939,7 +1084,7 @@ def render_view(
         cov_vis = np.zeros(hard.shape, np.float32)
         cov_part = np.zeros(hard.shape, np.float32)
         for ex_lo, ex_hi, cov, vis in entries:
-            sl = np.s_[:, ex_lo - rx_lo:ex_hi - rx_lo]
+            sl = np.s_[:, ex_lo - rx_lo : ex_hi - rx_lo]
             if vis:
                 hard[sl][cov >= 0.5] = 255
                 np.maximum(cov_vis[sl], cov, out=cov_vis[sl])
@@ -954,7 +1099,7 @@ def render_view(
             outside = np.ones(hard.shape, bool)
         part = np.where(cov_part >= 0.5, float(PARTIAL_SOFT_VALUE), cov_part * PARTIAL_SOFT_VALUE)
         soft[outside] = np.maximum(soft[outside], part[outside])
-        soft *= alpha[:, rx_lo - c0:rx_hi - c0] > 0.0
+        soft *= alpha[:, rx_lo - c0 : rx_hi - c0] > 0.0
         masks[t][y_lo:y_hi, rx_lo:rx_hi] = hard
         soft_masks[t][y_lo:y_hi, rx_lo:rx_hi] = np.rint(soft).astype(np.uint8)
 
@@ -964,9 +1109,17 @@ def render_view(
     centre_y[c0:c1] = yc
     radius_px = np.full(w, np.nan, np.float32)
     radius_px[c0:c1] = r
-    return StrawView(image=image, masks=masks, soft_masks=soft_masks, camera_angle=theta,
-                     spec=spec, straw_mask=straw_mask, centre_y=centre_y, radius_px=radius_px,
-                     visible_defects=tuple(visible))
+    return StrawView(
+        image=image,
+        masks=masks,
+        soft_masks=soft_masks,
+        camera_angle=theta,
+        spec=spec,
+        straw_mask=straw_mask,
+        centre_y=centre_y,
+        radius_px=radius_px,
+        visible_defects=tuple(visible),
+    )
 
 
 def render_views(

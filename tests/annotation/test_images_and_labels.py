@@ -11,17 +11,21 @@ def _upload(name, data, content_type="image/png"):
 
 
 def _post_images(client, project, *files):
-    return client.post(f"/api/projects/{project.pk}/images/", {"files": list(files)},
-                       format="multipart")
+    return client.post(
+        f"/api/projects/{project.pk}/images/", {"files": list(files)}, format="multipart"
+    )
 
 
 def test_upload_keeps_good_images_and_reports_each_bad_one(client_for, owner, project, settings):
     good = png_bytes(make_image(1))
     truncated = png_bytes(make_image(2))[:200]
     response = _post_images(
-        client_for(owner), project,
-        _upload("good.png", good), _upload("cut.png", truncated),
-        _upload("notes.jpg", b"this is not an image"), _upload("again.png", good),
+        client_for(owner),
+        project,
+        _upload("good.png", good),
+        _upload("cut.png", truncated),
+        _upload("notes.jpg", b"this is not an image"),
+        _upload("again.png", good),
     )
     assert response.status_code == 201
     body = response.json()
@@ -34,14 +38,17 @@ def test_upload_keeps_good_images_and_reports_each_bad_one(client_for, owner, pr
 
 def test_decompression_bombs_are_refused(client_for, owner, project, settings):
     settings.MAX_IMAGE_PIXELS = 64 * 64 - 1
-    response = _post_images(client_for(owner), project, _upload("big.png", png_bytes(make_image(1))))
+    response = _post_images(
+        client_for(owner), project, _upload("big.png", png_bytes(make_image(1)))
+    )
     assert response.status_code == 400
     assert "limit" in response.json()["detail"]
     assert not Image.objects.exists()
 
 
-def test_annotators_may_not_import_and_outsiders_see_nothing(client_for, annotator, outsider,
-                                                             project):
+def test_annotators_may_not_import_and_outsiders_see_nothing(
+    client_for, annotator, outsider, project
+):
     upload = _upload("a.png", png_bytes(make_image(1)))
     assert _post_images(client_for(annotator), project, upload).status_code == 403
     assert client_for(outsider).get(f"/api/projects/{project.pk}/images/").status_code == 404
@@ -94,8 +101,9 @@ def test_soft_masks_keep_their_probabilities(client_for, owner, project):
     assert (stored == 128).all()
 
 
-def test_a_mask_of_the_wrong_size_is_refused_and_nothing_is_written(client_for, owner, project,
-                                                                    settings):
+def test_a_mask_of_the_wrong_size_is_refused_and_nothing_is_written(
+    client_for, owner, project, settings
+):
     image = _image(project, owner)
     response = _save(client_for(owner), image, np.zeros((32, 64), np.uint8))
     assert response.status_code == 400
@@ -106,8 +114,9 @@ def test_a_mask_of_the_wrong_size_is_refused_and_nothing_is_written(client_for, 
     )
 
 
-def test_negative_labels_need_no_mask_and_inspectors_may_not_label(client_for, owner, inspector,
-                                                                    project):
+def test_negative_labels_need_no_mask_and_inspectors_may_not_label(
+    client_for, owner, inspector, project
+):
     image = _image(project, owner)
     assert _save(client_for(inspector), image, kind="negative").status_code == 403
     response = _save(client_for(owner), image, kind="negative")

@@ -13,8 +13,7 @@ def test_every_role_may_view_but_only_listed_roles_may_train(make_user, project)
         assert can(user, project, "train") == (role in (Role.ENGINEER, Role.OWNER))
 
 
-def test_outsiders_get_404_and_members_without_the_capability_get_403(annotator, outsider,
-                                                                     project):
+def test_outsiders_get_404_and_members_without_the_capability_get_403(annotator, outsider, project):
     with pytest.raises(Http404):
         get_project_for_user(outsider, project.pk)
     with pytest.raises(PermissionDenied):

@@ -49,7 +49,10 @@ def test_invalid_payload_names_the_field(client_for, make_user):
 
 def test_creating_a_project_makes_the_creator_its_owner(client_for, make_user):
     creator = make_user("creator")
-    assert client_for(creator).post("/api/projects/", {"name": "Dent", "slug": "dent"}).status_code == 403
+    assert (
+        client_for(creator).post("/api/projects/", {"name": "Dent", "slug": "dent"}).status_code
+        == 403
+    )
     creator.user_permissions.add(Permission.objects.get(codename="add_project"))
     creator = type(creator).objects.get(pk=creator.pk)
     response = client_for(creator).post("/api/projects/", {"name": "Dent", "slug": "dent"})
@@ -61,7 +64,10 @@ def test_only_owners_manage_members(client_for, owner, annotator, make_user, pro
     make_user("newbie")
     url = f"/api/projects/{project.pk}/members/"
     assert client_for(annotator).get(url).status_code == 200
-    assert client_for(annotator).post(url, {"username": "newbie", "role": "reviewer"}).status_code == 403
+    assert (
+        client_for(annotator).post(url, {"username": "newbie", "role": "reviewer"}).status_code
+        == 403
+    )
     response = client_for(owner).post(url, {"username": "newbie", "role": "reviewer"})
     assert response.status_code == 201
     assert Membership.objects.get(user__username="newbie").role == "reviewer"

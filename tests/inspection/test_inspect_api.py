@@ -4,31 +4,50 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from inspection.models import InspectionRecord
 from tests.conftest import make_image, png_bytes
 
-VERDICT_KEYS = {"id", "station", "captured_at", "serial", "lot", "verdict", "defects", "models",
-                "quality", "latency_ms"}
+VERDICT_KEYS = {
+    "id",
+    "station",
+    "captured_at",
+    "serial",
+    "lot",
+    "verdict",
+    "defects",
+    "models",
+    "quality",
+    "latency_ms",
+}
 
 
 def _inspect(client, project, *images, **fields):
-    files = [SimpleUploadedFile(f"v{i}.png", png_bytes(img), "image/png")
-             for i, img in enumerate(images)]
-    return client.post("/api/inspect/", {"project": project.pk, "images": files, **fields},
-                       format="multipart")
+    files = [
+        SimpleUploadedFile(f"v{i}.png", png_bytes(img), "image/png") for i, img in enumerate(images)
+    ]
+    return client.post(
+        "/api/inspect/", {"project": project.pk, "images": files, **fields}, format="multipart"
+    )
 
 
 def test_inspect_returns_the_verdict_json_of_the_contract(client_for, inspector, trained_model):
     project = trained_model.project
     defect = make_image(1)
     defect[20:36, 20:36] = 255
-    response = _inspect(client_for(inspector), project, defect, make_image(2), serial="S1",
-                        lot="L7")
+    response = _inspect(
+        client_for(inspector), project, defect, make_image(2), serial="S1", lot="L7"
+    )
     assert response.status_code == 200, response.json()
     verdict = response.json()
     assert set(verdict) >= VERDICT_KEYS
     assert verdict["verdict"] in ("ok", "ng")
     assert (verdict["serial"], verdict["lot"]) == ("S1", "L7")
-    assert verdict["models"] == [{"project": project.pk, "model_version": trained_model.pk,
-                                  "runtime": "torch-fp32", "threshold": trained_model.threshold,
-                                  "min_area": trained_model.min_area}]
+    assert verdict["models"] == [
+        {
+            "project": project.pk,
+            "model_version": trained_model.pk,
+            "runtime": "torch-fp32",
+            "threshold": trained_model.threshold,
+            "min_area": trained_model.min_area,
+        }
+    ]
     assert set(verdict["quality"]) == {"view1", "view2"}
     assert set(verdict["quality"]["view1"]) == {"sharpness", "brightness", "clipped"}
     for defect_result in verdict["defects"]:
@@ -41,8 +60,9 @@ def test_inspect_returns_the_verdict_json_of_the_contract(client_for, inspector,
     assert record.verdict == verdict["verdict"]
 
 
-def test_a_clear_defect_and_a_blank_image_get_different_scores(client_for, inspector,
-                                                                trained_model):
+def test_a_clear_defect_and_a_blank_image_get_different_scores(
+    client_for, inspector, trained_model
+):
     defect = np.zeros((64, 64, 3), np.uint8)
     defect[20:36, 20:36] = 255
     blank = np.zeros((64, 64, 3), np.uint8)
@@ -75,12 +95,17 @@ def test_outsiders_and_annotators_cannot_inspect(client_for, outsider, annotator
 
 def test_bad_requests_name_the_problem(client_for, inspector, trained_model):
     client = client_for(inspector)
-    no_images = client.post("/api/inspect/", {"project": trained_model.project.pk},
-                            format="multipart")
+    no_images = client.post(
+        "/api/inspect/", {"project": trained_model.project.pk}, format="multipart"
+    )
     assert no_images.status_code == 400 and "images" in no_images.json()["errors"]
-    garbage = client.post("/api/inspect/", {
-        "project": trained_model.project.pk,
-        "images": [SimpleUploadedFile("x.png", b"garbage", "image/png")],
-    }, format="multipart")
+    garbage = client.post(
+        "/api/inspect/",
+        {
+            "project": trained_model.project.pk,
+            "images": [SimpleUploadedFile("x.png", b"garbage", "image/png")],
+        },
+        format="multipart",
+    )
     assert garbage.status_code == 400 and "images" in garbage.json()["errors"]
     assert not InspectionRecord.objects.exists()

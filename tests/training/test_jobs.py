@@ -16,18 +16,21 @@ def test_a_job_on_a_project_without_labels_is_refused_before_any_work(client_for
 
 
 @pytest.mark.parametrize("field,value", [("epochs", -1), ("lr", 0), ("input_size", [100, 64])])
-def test_absurd_parameters_are_refused_naming_the_field(client_for, owner, labelled_project,
-                                                        field, value):
+def test_absurd_parameters_are_refused_naming_the_field(
+    client_for, owner, labelled_project, field, value
+):
     payload = dict(TINY_JOB, **{field: value})
-    response = client_for(owner).post(f"/api/projects/{labelled_project.pk}/jobs/", payload,
-                                      format="json")
+    response = client_for(owner).post(
+        f"/api/projects/{labelled_project.pk}/jobs/", payload, format="json"
+    )
     assert response.status_code == 400
     assert field in response.json()["errors"]
 
 
 def test_annotators_may_not_start_jobs(client_for, annotator, labelled_project):
-    response = client_for(annotator).post(f"/api/projects/{labelled_project.pk}/jobs/", TINY_JOB,
-                                          format="json")
+    response = client_for(annotator).post(
+        f"/api/projects/{labelled_project.pk}/jobs/", TINY_JOB, format="json"
+    )
     assert response.status_code == 403
 
 
@@ -37,8 +40,10 @@ def test_a_job_trains_and_records_a_model_version_with_metrics(trained_model, la
     assert [h["epoch"] for h in job.history] == [0, 1]
     assert trained_model.number == 1
     assert {"train", "validation"} <= set(trained_model.metrics)
-    assert trained_model.metrics["train"]["images"] + trained_model.metrics["validation"][
-        "images"] == 6
+    assert (
+        trained_model.metrics["train"]["images"] + trained_model.metrics["validation"]["images"]
+        == 6
+    )
     kinds = list(labelled_project.events.values_list("kind", flat=True))
     assert "job.progress" in kinds and kinds[-1] == "job.updated"
     assert "from scratch" in job.log
@@ -46,8 +51,14 @@ def test_a_job_trains_and_records_a_model_version_with_metrics(trained_model, la
 
 def test_promotion_keeps_one_production_model(trained_model, client_for, owner):
     second = ModelVersion.objects.create(
-        project=trained_model.project, number=2, threshold=0.5, min_area=1, input_height=64,
-        input_width=64, weights=trained_model.weights.name, metadata=trained_model.metadata,
+        project=trained_model.project,
+        number=2,
+        threshold=0.5,
+        min_area=1,
+        input_height=64,
+        input_width=64,
+        weights=trained_model.weights.name,
+        metadata=trained_model.metadata,
     )
     client = client_for(owner)
     assert client.post(f"/api/models/{trained_model.pk}/promote/").status_code == 200
@@ -56,7 +67,9 @@ def test_promotion_keeps_one_production_model(trained_model, client_for, owner):
     assert list(production) == [second]
 
 
-def test_cancelling_a_queued_job_stops_it(labelled_project, owner, django_capture_on_commit_callbacks):
+def test_cancelling_a_queued_job_stops_it(
+    labelled_project, owner, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=False):
         job = services.create_job(labelled_project, owner, dict(TINY_JOB))
     services.cancel_job(job)
@@ -65,8 +78,9 @@ def test_cancelling_a_queued_job_stops_it(labelled_project, owner, django_captur
     assert job.status == "cancelled" and not ModelVersion.objects.exists()
 
 
-def test_the_reaper_requeues_a_job_whose_worker_died_then_fails_it(labelled_project, owner,
-                                                                   django_capture_on_commit_callbacks):
+def test_the_reaper_requeues_a_job_whose_worker_died_then_fails_it(
+    labelled_project, owner, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=False):
         job = services.create_job(labelled_project, owner, dict(TINY_JOB))
     stale = timezone.now() - timedelta(hours=1)
@@ -76,8 +90,9 @@ def test_the_reaper_requeues_a_job_whose_worker_died_then_fails_it(labelled_proj
     assert len(queued) == 1
     job.refresh_from_db()
     assert job.status == "queued" and "requeued" in job.log
-    TrainingJob.objects.filter(pk=job.pk).update(status="running", heartbeat_at=stale,
-                                                 attempts=services.MAX_ATTEMPTS)
+    TrainingJob.objects.filter(pk=job.pk).update(
+        status="running", heartbeat_at=stale, attempts=services.MAX_ATTEMPTS
+    )
     services.reap_stale_jobs()
     job.refresh_from_db()
     assert job.status == "failed" and "stopped responding" in job.error

@@ -84,12 +84,14 @@ def _samples(n=6):
 def test_training_resumes_from_a_checkpoint_to_the_same_result():
     config = TrainConfig(epochs=2, batch_size=2, input_size=(32, 64), max_steps_per_epoch=2)
     checkpoints = []
-    full = train(_samples(), ModelConfig(), config,
-                 on_epoch=lambda e, record, ckpt: checkpoints.append(ckpt))
+    full = train(
+        _samples(), ModelConfig(), config, on_epoch=lambda e, record, ckpt: checkpoints.append(ckpt)
+    )
     resumed = train(_samples(), ModelConfig(), config, resume=checkpoints[0])
     assert len(full.history) == 2 and [h["epoch"] for h in resumed.history] == [0, 1]
-    for a, b in zip(full.model.state_dict().values(), resumed.model.state_dict().values(),
-                    strict=True):
+    for a, b in zip(
+        full.model.state_dict().values(), resumed.model.state_dict().values(), strict=True
+    ):
         assert torch.allclose(a.float(), b.float(), atol=1e-5)
     assert set(full.metrics) == {"train", "validation"}
     assert 0.0 <= full.metrics["train"]["pixel"]["iou"] <= 1.0

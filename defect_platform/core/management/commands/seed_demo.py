@@ -51,22 +51,30 @@ class Command(BaseCommand):
             projects = []
             for index, (name, defect, color, guide) in enumerate(DEMO_PROJECTS):
                 project = Project.objects.create(
-                    name=name, slug=name.lower(), color=color, labeling_guide=guide,
+                    name=name,
+                    slug=name.lower(),
+                    color=color,
+                    labeling_guide=guide,
                     description=f"Synthetic reed straws with {defect} defects.",
-                    input_height=SIZE[0], input_width=SIZE[1], created_by=admin,
+                    input_height=SIZE[0],
+                    input_width=SIZE[1],
+                    created_by=admin,
                 )
                 Membership.objects.create(user=admin, project=project, role=Role.OWNER)
                 self._images(project, admin, defect, images, seed=1000 * (index + 1))
                 projects.append(project)
             station = Station.objects.create(
-                name="Line 1", fps=4.0,
+                name="Line 1",
+                fps=4.0,
                 cameras=[{"name": f"cam{i + 1}", "kind": "synthetic"} for i in range(3)],
             )
             station.projects.set(projects)
-        self.stdout.write(self.style.SUCCESS(
-            f"demo seeded: {len(projects)} projects, station {station.name!r}, "
-            f"login {username} / {password}"
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"demo seeded: {len(projects)} projects, station {station.name!r}, "
+                f"login {username} / {password}"
+            )
+        )
 
     def _images(self, project, user, defect, count, seed):
         for i in range(count + count // 2):

@@ -1,0 +1,101 @@
+"""Websocket consumers through the real ASGI application (in-memory channel layer)."""
+
+import asyncio
+
+import pytest
+from channels.testing import WebsocketCommunicator
+
+from defect_platform.asgi import application
+from defect_platform.core.events import notify
+from inspection.live import unpack_frame
+from inspection.models import Station
+
+pytestmark = pytest.mark.django_db(transaction=True)
+ORIGIN = [(b"origin", b"http://localhost")]
+
+
+def _token(user) -> str:
+    from rest_framework.authtoken.models import Token
+
+    return Token.objects.get_or_create(user=user)[0].key if user else ""
+
+
+def _connect(path, token):
+    return WebsocketCommunicator(application, f"{path}?token={token}", headers=ORIGIN)
+
+
+async def _closed_with(communicator) -> int:
+    connected, _ = await communicator.connect()
+    assert connected
+    message = await communicator.receive_output(timeout=5)
+    while message["type"] != "websocket.close":
+        message = await communicator.receive_output(timeout=5)
+    return message["code"]
+
+
+def test_project_events_reach_members_and_outsiders_are_refused(owner, outsider, project):
+    owner, outsider = _token(owner), _token(outsider)
+
+    async def scenario():
+        member = _connect(f"/ws/projects/{project.pk}/events/", owner)
+        connected, _ = await member.connect()
+        assert connected
+        assert (await member.receive_json_from(timeout=5))["type"] == "hello"
+        from asgiref.sync import sync_to_async
+
+        event = await sync_to_async(notify)(project.pk, "job.progress", {"job": 1, "progress": 0.5})
+        received = await member.receive_json_from(timeout=5)
+        assert (received["id"], received["kind"]) == (event.pk, "job.progress")
+        assert received["payload"]["progress"] == 0.5
+        await member.disconnect()
+        # A reconnecting client replays what it missed.
+        again = _connect(f"/ws/projects/{project.pk}/events/", owner)
+        await again.connect()
+        await again.receive_json_from(timeout=5)
+        await again.send_json_to({"since": event.pk - 1})
+        replayed = await again.receive_json_from(timeout=5)
+        assert replayed["id"] == event.pk
+        await again.disconnect()
+        assert await _closed_with(_connect(f"/ws/projects/{project.pk}/events/", outsider)) == 4404
+        assert await _closed_with(_connect(f"/ws/projects/{project.pk}/events/", "")) == 4401
+
+    asyncio.run(scenario())
+
+
+def test_a_station_streams_different_frames_from_each_camera(inspector, outsider, project):
+    station = Station.objects.create(name="Line", fps=8.0)
+    station.projects.set([project])
+    inspector, outsider = _token(inspector), _token(outsider)
+
+    async def scenario():
+        client = _connect(f"/ws/stations/{station.pk}/live/", inspector)
+        connected, _ = await client.connect()
+        assert connected
+        frames = []
+        while len(frames) < 6:
+            message = await client.receive_output(timeout=10)
+            assert message["type"] == "websocket.send", message
+            frames.append(unpack_frame(message["bytes"]))
+        await client.disconnect()
+        cameras = {header["camera"] for header, _ in frames}
+        assert cameras == {"cam1", "cam2"}
+        jpegs = [jpeg for _, jpeg in frames]
+        assert all(j[:2] == b"\xff\xd8" for j in jpegs)  # JPEG
+        assert len(set(jpegs)) == len(jpegs)  # views differ, and so do captures over time
+        assert len({header["seq"] for header, _ in frames}) >= 2
+        assert await _closed_with(_connect(f"/ws/stations/{station.pk}/live/", outsider)) == 4404
+
+    asyncio.run(scenario())
+
+
+def test_websockets_from_foreign_origins_are_refused(owner, project):
+    async def scenario():
+        client = WebsocketCommunicator(
+            application,
+            f"/ws/projects/{project.pk}/events/",
+            headers=[(b"origin", b"http://evil.example")],
+        )
+        connected, _ = await client.connect()
+        assert not connected
+
+    asyncio.run(scenario())
