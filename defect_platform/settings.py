@@ -154,7 +154,9 @@ if REDIS_URL:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                # The layer blocks up to 5 s per read; redis-py's default socket timeout is
+                # also 5 s, which would cut those reads off.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
                 "prefix": f"{REDIS_KEY_PREFIX}:asgi",
                 "capacity": 200,
                 "expiry": 10,

@@ -424,7 +424,7 @@ def sample_straw(
         end=float(rng.uniform(0.94, 0.99)),
         background_color=tuple(float(v) for v in np.clip(bg, 0.0, 255.0)),
         light_elevation=float(rng.uniform(0.25, 0.6)),
-        ambient=float(rng.uniform(0.22, 0.34)),
+        ambient=float(rng.uniform(0.3, 0.45)),
         gloss=float(rng.uniform(0.08, 0.3)),
         shininess=float(rng.uniform(12.0, 40.0)),
         vignette=float(rng.uniform(0.03, 0.15)),
@@ -651,21 +651,21 @@ class _Painter:
         rc, xc = self._centre(d)
         if d.variant == "gap":
             gap = max(d.length * self.len_px, 2.5 * self.min_px)
-            jag = rng.uniform(0.15, 0.4) * gap + 0.8
-            roi = _Roi(
-                self.na,
-                self.nx,
-                rc,
-                self.na,
-                xc - gap / 2 - 2.5 * jag - 3,
-                xc + gap / 2 + 2.5 * jag + 3,
-            )
+            wobble = rng.uniform(0.1, 0.25) * gap + 0.5
+            sliver = rng.uniform(0.3, 0.7) * gap + 1.0
+            lo, hi = xc - gap / 2 - 2 * wobble - 3, xc + gap / 2 + 2 * wobble + 3
+            roi = _Roi(self.na, self.nx, rc, self.na, lo, hi)
             if roi.empty:
                 return None
-            sig = max(1.0, self.na / 60)
-            left = xc - gap / 2 + jag * np.clip(_periodic_noise(rng, self.na, sig), -2, 2)
-            right = xc + gap / 2 + jag * np.clip(_periodic_noise(rng, self.na, sig), -2, 2)
-            left, right = left[roi.rows][:, None], right[roi.rows][:, None]
+
+            def edge() -> np.ndarray:
+                # smooth wobble plus splinters: slivers of fibre sticking out into the gap
+                smooth = np.clip(_periodic_noise(rng, self.na, max(2.0, self.na / 40)), -2, 2)
+                fine = _periodic_noise(rng, self.na, max(0.7, self.na / 500))
+                return wobble * smooth + sliver * np.clip(fine - 0.3, 0.0, 2.5) ** 1.3
+
+            left = (xc - gap / 2 + edge())[roi.rows][:, None]
+            right = (xc + gap / 2 - edge())[roi.rows][:, None]
             right = np.maximum(right, left + 1.5 * self.min_px)
             dist = np.minimum(roi.x - left, right - roi.x)
         elif d.variant == "end":

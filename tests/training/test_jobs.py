@@ -3,9 +3,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from tests.conftest import TINY_JOB
 from training import services
 from training.models import ModelVersion, TrainingJob
-from tests.conftest import TINY_JOB
 
 
 def test_a_job_on_a_project_without_labels_is_refused_before_any_work(client_for, owner, project):
