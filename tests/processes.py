@@ -28,15 +28,17 @@ def service_env(media_root: Path, redis: bool = True, **extra: str) -> dict[str,
     """Environment for a child process that shares this test's database and media."""
     db = connection.settings_dict
     env = dict(os.environ)
-    env.update({
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:"
-                        f"{db['PORT'] or 5432}/{db['NAME']}",
-        "MEDIA_ROOT": str(media_root),
-        "DATA_DIR": str(media_root.parent / "data"),
-        "DB_CONN_MAX_AGE": "0",
-        "TRAINING_THREADS": "1",
-        "PYTHONUNBUFFERED": "1",
-    })
+    env.update(
+        {
+            "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:"
+            f"{db['PORT'] or 5432}/{db['NAME']}",
+            "MEDIA_ROOT": str(media_root),
+            "DATA_DIR": str(media_root.parent / "data"),
+            "DB_CONN_MAX_AGE": "0",
+            "TRAINING_THREADS": "1",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     if redis:
         env["REDIS_URL"] = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
         env["REDIS_KEY_PREFIX"] = extra.pop("REDIS_KEY_PREFIX", f"test-{uuid.uuid4().hex[:8]}")
@@ -49,8 +51,14 @@ class Process:
         self.name = name
         self.log_path = log_dir / f"{name}.log"
         self.log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=self.log,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+        self.proc = subprocess.Popen(
+            args,
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
     def output(self) -> str:
         return self.log_path.read_text(errors="replace")[-4000:]
@@ -68,18 +76,50 @@ class Process:
 
 def start_web(env, log_dir, name="web") -> tuple[Process, str]:
     port = free_port()
-    process = Process(name, [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-                             "defect_platform.asgi:application"], env, log_dir)
+    process = Process(
+        name,
+        [
+            sys.executable,
+            "-m",
+            "daphne",
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "defect_platform.asgi:application",
+        ],
+        env,
+        log_dir,
+    )
     url = f"http://127.0.0.1:{port}"
     wait_http(f"{url}/healthz", process)
     return process, url
 
 
 def start_worker(env, log_dir, name="worker") -> Process:
-    return Process(name, [sys.executable, "-m", "celery", "-A", "defect_platform", "worker",
-                          "-Q", "default,training", "--concurrency", "1", "--pool", "prefork",
-                          "--loglevel", "INFO", "--hostname", f"{name}-{uuid.uuid4().hex[:6]}@%h"],
-                   env, log_dir)
+    return Process(
+        name,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "defect_platform",
+            "worker",
+            "-Q",
+            "default,training",
+            "--concurrency",
+            "1",
+            "--pool",
+            "prefork",
+            "--loglevel",
+            "INFO",
+            "--hostname",
+            f"{name}-{uuid.uuid4().hex[:6]}@%h",
+        ],
+        env,
+        log_dir,
+    )
 
 
 def wait_http(url: str, process: Process, timeout: float = 60) -> None:

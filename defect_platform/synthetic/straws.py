@@ -32,6 +32,7 @@ __all__ = [
     "DEFAULT_SIZE",
     "DEFECT_TYPES",
     "VISIBILITY_MARGIN",
+    "VISIBLE_EXTENT",
     "DefectSpec",
     "StrawSpec",
     "StrawView",
@@ -55,8 +56,13 @@ DEFAULT_SIZE: tuple[int, int] = (256, 1248)
 DEFAULT_DEFECT_RATE = 0.15
 
 VISIBILITY_MARGIN = math.radians(15.0)
-"""A defect counts as visible for a camera when (the nearest point of) its angular extent is
-within ``90 degrees - VISIBILITY_MARGIN`` of the camera direction."""
+"""The visible arc of a camera is ``+-(90 degrees - VISIBILITY_MARGIN)`` around its direction;
+beyond it the surface is seen at a grazing angle at the silhouette."""
+
+VISIBLE_EXTENT = 0.5
+"""A defect is visible (labelled) in a view when at least half of its angular extent, or at
+least this many radians of it, lie within the visible arc.  For small defects this means: its
+centre angle lies within the arc."""
 
 PARTIAL_SOFT_VALUE = 80
 """Soft-mask value of defect pixels that are drawn but lie beyond the visibility arc (seen at a
@@ -167,14 +173,27 @@ class DefectSpec:
         return self.width >= _TWO_PI - 1e-9
 
     def angular_distance(self, camera_angle: float) -> float:
-        """Angle (radians, 0..pi) between the camera direction and the nearest point of the
-        defect's angular extent."""
+        """Angle (radians, 0..pi) between the camera direction and the defect's centre."""
+        return abs(_wrap_angle(self.angle - camera_angle))
+
+    def arc_overlap(self, camera_angle: float, margin: float = VISIBILITY_MARGIN) -> float:
+        """Radians of the defect's angular extent inside the camera's visible arc."""
+        arc = math.pi / 2.0 - margin
         if self.full_circumference:
-            return 0.0
-        return max(0.0, abs(_wrap_angle(self.angle - camera_angle)) - self.width / 2.0)
+            return 2.0 * arc
+        delta, half = self.angular_distance(camera_angle), self.width / 2.0
+        total = 0.0
+        for centre in (-_TWO_PI, 0.0, _TWO_PI):  # the extent may wrap around the back
+            total += max(0.0, min(delta + half, centre + arc) - max(delta - half, centre - arc))
+        return total
 
     def visible_from(self, camera_angle: float, margin: float = VISIBILITY_MARGIN) -> bool:
-        return self.angular_distance(camera_angle) <= math.pi / 2.0 - margin
+        """Whether a camera at ``camera_angle`` sees (and labels) this defect: at least half of
+        its angular extent, or ``VISIBLE_EXTENT`` radians of it, lie in the visible arc."""
+        if self.full_circumference:
+            return True
+        need = min(0.5 * self.width, VISIBLE_EXTENT) - 1e-9
+        return self.arc_overlap(camera_angle, margin) >= need
 
 
 RGB = tuple[float, float, float]
@@ -585,8 +604,10 @@ class _Painter:
         centre -= centre[0, centre.shape[1] // 2] if centre.shape[1] else 0.0
         prof = np.where((t > 0) & (t < 1), np.clip(np.sin(math.pi * tt), 0.0, 1.0) ** 0.7, 0.0)
         width = w0 * prof * (1.0 + ragged * _smooth_noise_1d(rng, t.shape[1], 12)[None, :])
+        # at least one texel wide along its whole length, so that the tips are labelled too
+        width = np.where(prof > 0, np.maximum(width, 1.0), 0.0)
         edge = np.abs(roi.du - centre) - width / 2.0
-        cov = np.clip(0.5 - edge, 0.0, 1.0) * (width > 0.2)
+        cov = np.clip(0.5 - edge, 0.0, 1.0) * (width > 0)
         return roi, cov.astype(np.float32), edge.astype(np.float32)
 
     def _paint_crack(self, d: DefectSpec, rng: np.random.Generator):

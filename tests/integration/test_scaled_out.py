@@ -30,23 +30,30 @@ def test_events_and_station_frames_cross_web_processes(project, owner, tmp_path)
         web_b, url_b = start_web(env, tmp_path, "web-b")
         processes.append(web_b)
         processes.append(start_worker(env, tmp_path))
-        processes.append(Process("station", [sys.executable, "manage.py", "run_station",
-                                             str(station.pk)], env, tmp_path))
+        processes.append(
+            Process(
+                "station",
+                [sys.executable, "manage.py", "run_station", str(station.pk)],
+                env,
+                tmp_path,
+            )
+        )
         ws_b = url_b.replace("http", "ws")
-        with connect(f"{ws_b}/ws/projects/{project.pk}/events/?token={token}",
-                     origin=url_b) as events:
+        with connect(
+            f"{ws_b}/ws/projects/{project.pk}/events/?token={token}", origin=url_b
+        ) as events:
             assert json.loads(events.recv(timeout=10))["type"] == "hello"
             upload = requests.post(
                 f"{url_a}/api/projects/{project.pk}/images/",
                 files=[("files", ("a.png", png_bytes(make_image(5)), "image/png"))],
-                headers={"Authorization": f"Token {token}"}, timeout=30,
+                headers={"Authorization": f"Token {token}"},
+                timeout=30,
             )
             assert upload.status_code == 201, upload.text
             event = json.loads(events.recv(timeout=10))
             assert (event["kind"], event["payload"]["count"]) == ("images.added", 1)
 
-        with connect(f"{ws_b}/ws/stations/{station.pk}/live/?token={token}",
-                     origin=url_b) as live:
+        with connect(f"{ws_b}/ws/stations/{station.pk}/live/?token={token}", origin=url_b) as live:
             frames = [unpack_frame(live.recv(timeout=30)) for _ in range(4)]
         cameras = {header["camera"] for header, _ in frames}
         assert cameras == {"cam1", "cam2"}

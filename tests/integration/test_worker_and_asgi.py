@@ -43,13 +43,20 @@ def test_a_training_job_runs_on_a_real_worker_and_its_progress_streams_live(
         ws_url = url.replace("http", "ws") + f"/ws/projects/{labelled_project.pk}/events/"
         with connect(f"{ws_url}?token={token}", origin=url) as ws:
             assert json.loads(ws.recv(timeout=10))["type"] == "hello"
-            response = requests.post(f"{url}/api/projects/{labelled_project.pk}/jobs/",
-                                     json=TINY_JOB, headers={"Authorization": f"Token {token}"},
-                                     timeout=30)
+            response = requests.post(
+                f"{url}/api/projects/{labelled_project.pk}/jobs/",
+                json=TINY_JOB,
+                headers={"Authorization": f"Token {token}"},
+                timeout=30,
+            )
             assert response.status_code == 201, response.text
             job_id = response.json()["id"]
-            events = _events(ws, lambda e: e["kind"] == "job.updated"
-                             and e["payload"]["status"] in ("succeeded", "failed"))
+            events = _events(
+                ws,
+                lambda e: (
+                    e["kind"] == "job.updated" and e["payload"]["status"] in ("succeeded", "failed")
+                ),
+            )
         job = TrainingJob.objects.get(pk=job_id)
         assert job.status == "succeeded", f"{job.log}\n{worker.output()}"
         assert ModelVersion.objects.filter(job=job).exists()
