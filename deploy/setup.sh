@@ -17,8 +17,9 @@ stamp=.venv/.requirements.sha256
 want=$(sha256sum requirements.lock | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "==> installing Python packages (requirements.lock)"
-  .venv/bin/pip install --quiet --upgrade pip
-  .venv/bin/pip install --quiet -r requirements.lock
+  # pip warns about every local index folder that lacks a package; those lines are noise.
+  .venv/bin/pip install --quiet --upgrade pip 2>&1 | { grep -v "^WARNING: Location" || true; }
+  .venv/bin/pip install --quiet -r requirements.lock 2>&1 | { grep -v "^WARNING: Location" || true; }
   echo "$want" > "$stamp"
 fi
 

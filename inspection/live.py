@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 import cv2
 import numpy as np
 from channels.layers import get_channel_layer
+
 from defect_platform.synthetic import straws
 
 log = logging.getLogger(__name__)

@@ -112,7 +112,7 @@ _DISCOLOR_COLORS = np.array(
         (118.0, 80.0, 46.0),  # dark brown
         (150.0, 145.0, 132.0),  # grey
         (168.0, 92.0, 62.0),  # reddish
-        (244.0, 236.0, 212.0),  # bleached
+        (232.0, 218.0, 182.0),  # bleached
         (120.0, 122.0, 70.0),  # olive
     ]
 )
@@ -528,6 +528,12 @@ def _to_u8(unit: np.ndarray) -> np.ndarray:
     return (np.clip(unit, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
 
 
+def _with_border(cov: np.ndarray, border: np.ndarray) -> np.ndarray:
+    """Label coverage: the defect plus its altered border (lips, rims) as a disputed zone
+    (below 0.5, so it shows up in the soft mask but not in the hard mask)."""
+    return np.maximum(cov, np.where(border > 0, np.float32(0.4), np.float32(0.0)))
+
+
 class _Painter:
     """Paints defects into the cylindrical texture of one straw at one resolution."""
 
@@ -622,7 +628,7 @@ class _Painter:
         lip = np.clip(1.0 - np.abs(edge - 1.0), 0.0, 1.0) * (cov.max(axis=0, keepdims=True) > 0)
         fac = (1.0 - 0.8 * d.strength * cov) * (1.0 + 0.08 * d.strength * lip)
         self._put_alb(roi, alb * fac[..., None])
-        return self._full_cov(roi, cov)
+        return self._full_cov(roi, _with_border(cov, lip))
 
     def _paint_split(self, d: DefectSpec, rng: np.random.Generator):
         w0 = max(d.width * self.scale, self.min_px * 3.0)
@@ -638,7 +644,7 @@ class _Painter:
         lips *= cov.max(axis=0, keepdims=True) > 0
         self._put_alb(roi, alb * (1.0 - 0.35 * d.strength * lips)[..., None])
         self._add_hole(roi, cov)
-        return self._full_cov(roi, cov)
+        return self._full_cov(roi, _with_border(cov, lips))
 
     def _paint_spot(self, d: DefectSpec, rng: np.random.Generator):
         rc, xc = self._centre(d)
@@ -682,8 +688,8 @@ class _Painter:
             def edge() -> np.ndarray:
                 # smooth wobble plus splinters: slivers of fibre sticking out into the gap
                 smooth = np.clip(_periodic_noise(rng, self.na, max(2.0, self.na / 40)), -2, 2)
-                fine = _periodic_noise(rng, self.na, max(0.7, self.na / 500))
-                return wobble * smooth + sliver * np.clip(fine - 0.3, 0.0, 2.5) ** 1.3
+                fine = _periodic_noise(rng, self.na, max(1.2, self.na / 180))
+                return wobble * smooth + sliver * np.clip(fine - 0.5, 0.0, 2.5) ** 1.3
 
             left = (xc - gap / 2 + edge())[roi.rows][:, None]
             right = (xc + gap / 2 - edge())[roi.rows][:, None]
@@ -728,7 +734,7 @@ class _Painter:
         alb = self._alb(roi)
         self._put_alb(roi, alb * (1.0 + 0.18 * rim)[..., None])
         self._add_hole(roi, cov)
-        return self._full_cov(roi, cov)
+        return self._full_cov(roi, _with_border(cov, rim))
 
     def _paint_discoloration(self, d: DefectSpec, rng: np.random.Generator):
         rc, xc = self._centre(d)
@@ -909,7 +915,7 @@ def _sensor_noise(size: tuple[int, int]) -> np.ndarray:
     return noise
 
 
-@functools.lru_cache(maxsize=16)
+@functools.lru_cache(maxsize=8)
 def _prepare(spec: StrawSpec, size: tuple[int, int]) -> _Prepared:
     h, w = size
     start_px, end_px = spec.start * w, spec.end * w

@@ -84,17 +84,22 @@ def test_the_demo_answers_health_checks(platform):
     assert ready.status_code == 200, ready.text
 
 
+def _open_project(page, name="Crack"):
+    page.goto("/projects/")
+    page.get_by_role("link", name=name, exact=True).click()
+    page.wait_for_selector("#project[data-ready]")  # the page's script is wired up
+
+
 def test_login_shows_the_demo_projects(page):
     rows = page.locator("table.table tbody tr")
     assert rows.count() == 2
-    assert page.locator("text=Crack").first.is_visible()
-    page.click("text=Crack")
+    _open_project(page)
     assert page.locator(".thumbs li").count() == 24
 
 
 def test_the_live_page_receives_frames_from_every_camera(page):
     page.goto("/live/")
-    page.click("text=Line 1")
+    page.get_by_role("link", name="Line 1").click()
     page.wait_for_function(
         "Number(document.getElementById('frame-count').textContent) >= 12", timeout=30_000
     )
@@ -104,10 +109,53 @@ def test_the_live_page_receives_frames_from_every_camera(page):
 
 
 def test_training_started_in_the_browser_finishes_with_live_progress(page):
-    page.click("text=Crack")
+    _open_project(page)
     page.fill("#train-form input[name=epochs]", "1")
     page.click("#train-form button[type=submit]")
     badge = page.locator("#jobs tbody tr").first.locator(".job-status .badge")
     badge.filter(has_text="succeeded").wait_for(timeout=240_000)
     page.reload()
     assert page.locator("text=v1").count() >= 1
+
+
+def _png_file(tmp_path, seed):
+    from tests.conftest import make_image, png_bytes
+
+    path = tmp_path / f"upload-{seed}.png"
+    path.write_bytes(png_bytes(make_image(seed, (128, 608))))
+    return path
+
+
+def test_upload_then_paint_a_mask_that_autosaves(page, tmp_path, platform):
+    _open_project(page)
+    before = page.locator(".thumbs li").count()
+    page.set_input_files("#upload-form input[type=file]", str(_png_file(tmp_path, 77)))
+    page.click("#upload-form button[type=submit]")
+    page.wait_for_function(
+        f"document.querySelectorAll('.thumbs li').length > {before}", timeout=20_000
+    )
+    page.locator(".thumbs li a").first.click()  # newest first
+    page.wait_for_selector("#editor[data-ready]")
+    saved = "document.getElementById('save-state').textContent === 'saved'"
+    box = page.locator("#mask").bounding_box()
+    page.mouse.move(box["x"] + 40, box["y"] + 40)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 200, box["y"] + 60, steps=12)
+    page.mouse.up()
+    assert page.text_content("#save-state") == "unsaved"
+    page.wait_for_function(saved, timeout=10_000)
+    image_id = page.get_attribute("#editor", "data-image")
+    labels = page.evaluate(f"fetch('/api/images/{image_id}/labels/').then(r => r.json())")
+    version = labels[0]["current_version"]
+    assert version["kind"] == "mask" and version["positive_pixels"] > 500
+
+
+def test_inspect_an_image_from_the_project_page(page, tmp_path):
+    _open_project(page)
+    page.set_input_files("#inspect-form input[type=file]", str(_png_file(tmp_path, 78)))
+    page.click("#inspect-form button[type=submit]")
+    page.wait_for_selector("#inspect-result:not([hidden])", timeout=30_000)
+    result = page.text_content("#inspect-result")
+    assert '"verdict"' in result and '"models"' in result
+    page.goto("/audit/")
+    assert page.locator("table.table tbody tr").count() >= 1

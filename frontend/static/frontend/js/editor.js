@@ -121,4 +121,6 @@ window.addEventListener("beforeunload", (e) => { if (dirty) { save(); e.preventD
 document.addEventListener("keydown", (e) => {
   if ((e.ctrlKey || e.metaKey) && e.key === "s") { e.preventDefault(); save(); }
 });
-loadMine().catch((err) => toast(err.message, "error"));
+loadMine()
+  .then(() => { root.dataset.ready = "1"; })
+  .catch((err) => toast(err.message, "error"));

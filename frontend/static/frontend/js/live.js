@@ -61,3 +61,4 @@ function connect() {
   };
 }
 connect();
+root.dataset.ready = "1";

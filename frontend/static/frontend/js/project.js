@@ -112,3 +112,4 @@ function connect() {
   ws.onclose = (e) => { if (e.code < 4000) setTimeout(connect, (delay = Math.min(delay * 2, 10000))); };
 }
 connect();
+root.dataset.ready = "1";
