@@ -15,6 +15,6 @@ echo "==> ruff"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 echo "==> migrations are up to date"
-.venv/bin/python manage.py makemigrations --check --dry-run >/dev/null
+env -u DATABASE_URL .venv/bin/python manage.py makemigrations --check --dry-run >/dev/null
 echo "==> pytest"
 .venv/bin/python -m pytest "$@"
