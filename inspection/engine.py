@@ -60,11 +60,8 @@ def load(version: ModelVersion) -> LoadedModel:
         cached = _cache.get(version.pk)
         if cached:
             return cached
-    import torch
-
     from training.ml.artifact import ModelMeta, load_model
 
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     meta = ModelMeta.from_json(version.metadata["meta"])
     net = load_model(read_bytes(version.weights.name), meta)
     loaded = LoadedModel(
