@@ -247,3 +247,5 @@ LOGGING = {
 
 # Stations run inside the web process (embedded) unless `manage.py run_station` runs them.
 STATIONS_IN_WEB = env_bool("STATIONS_IN_WEB", True)
+# Threads per inference session in this process (web or station worker).
+INFERENCE_THREADS = env_int("INFERENCE_THREADS", 2, 1)

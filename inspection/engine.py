@@ -1,6 +1,7 @@
 """The inference engine: runs each defect project's model on every view of an object.
 
-Loaded models are cached per process by model version, so a request pays for loading once.
+It serves the ONNX export of a model version through ONNX Runtime, so the serving path does
+not import torch. Loaded models are cached per process by model version.
 """
 
 from __future__ import annotations
@@ -10,8 +11,12 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+from django.conf import settings
 
 from defect_platform.core.storage import read_bytes
+from training.ml.data import batch_inputs, unfit
+from training.ml.meta import ModelMeta
+from training.ml.metrics import image_scores
 from training.models import ModelVersion
 
 
@@ -27,15 +32,16 @@ class LoadedModel:
     version_number: int
     threshold: float
     min_area: int
-    input_size: tuple[int, int]
+    pixel_threshold: float
+    meta: ModelMeta
     runtime: str
-    net: object
+    session: object
 
     def predict(self, images: list[np.ndarray]) -> list[np.ndarray]:
-        """Probability maps at model input size."""
-        from training.ml.train import predict_probs
-
-        return predict_probs(self.net, images, self.input_size)
+        """Probability maps at each image's own size."""
+        x, placements = batch_inputs(images, tuple(self.meta.input_size), self.meta.resize_policy)
+        probs = self.session.run(None, {"image": x})[0][:, 0]
+        return [unfit(p, pl) for p, pl in zip(probs, placements, strict=True)]
 
 
 @dataclass
@@ -60,10 +66,12 @@ def load(version: ModelVersion) -> LoadedModel:
         cached = _cache.get(version.pk)
         if cached:
             return cached
-    from training.ml.artifact import ModelMeta, load_model
+    from training.ml.runtime import onnx_session
 
+    if not version.onnx:
+        raise NoModel(f"Model version {version.pk} has no ONNX export; retrain it.")
     meta = ModelMeta.from_json(version.metadata["meta"])
-    net = load_model(read_bytes(version.weights.name), meta)
+    session = onnx_session(read_bytes(version.onnx.name), settings.INFERENCE_THREADS)
     loaded = LoadedModel(
         project_id=version.project_id,
         defect_type=version.project.name,
@@ -71,9 +79,10 @@ def load(version: ModelVersion) -> LoadedModel:
         version_number=version.number,
         threshold=version.threshold,
         min_area=version.min_area,
-        input_size=tuple(meta.input_size),
-        runtime="torch-fp32",
-        net=net,
+        pixel_threshold=version.pixel_threshold,
+        meta=meta,
+        runtime="onnxruntime-fp32",
+        session=session,
     )
     with _lock:
         _cache[version.pk] = loaded
@@ -89,15 +98,17 @@ def model_for_project(project) -> ModelVersion:
     return version
 
 
-def _view_result(camera: str, prob: np.ndarray, shape: tuple[int, int], model: LoadedModel):
-    full = cv2.resize(prob, (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
-    mask = full >= model.threshold
-    area = int(mask.sum())
-    score = float(full.max()) if full.size else 0.0
-    if area < max(1, model.min_area):
-        return ViewResult(camera, score, area, None, None)
+def judge_view(camera: str, prob: np.ndarray, model: LoadedModel) -> ViewResult:
+    """The image rule decides (at least min_area pixels at >= threshold); the mask is drawn at
+    the pixel threshold."""
+    score = float(prob.max()) if prob.size else 0.0
+    if image_scores(prob, [model.min_area])[0] < model.threshold:
+        return ViewResult(camera, score, 0, None, None)
+    mask = prob >= model.pixel_threshold
+    if not mask.any():
+        mask = prob >= model.threshold
     x, y, w, h = cv2.boundingRect(mask.astype(np.uint8))
-    return ViewResult(camera, score, area, [x, y, w, h], mask.astype(np.uint8) * 255)
+    return ViewResult(camera, score, int(mask.sum()), [x, y, w, h], mask.astype(np.uint8) * 255)
 
 
 def run(models: list[LoadedModel], views: list[tuple[str, np.ndarray]]):
@@ -110,8 +121,8 @@ def run(models: list[LoadedModel], views: list[tuple[str, np.ndarray]]):
             (
                 model,
                 [
-                    _view_result(camera, prob, image.shape[:2], model)
-                    for (camera, image), prob in zip(views, probs, strict=True)
+                    judge_view(camera, prob, model)
+                    for (camera, _), prob in zip(views, probs, strict=True)
                 ],
             )
         )

@@ -16,6 +16,26 @@ class JobParamsSerializer(serializers.Serializer):
         required=False,
         help_text="[height, width], multiples of 32; defaults to the project's input size",
     )
+    loss = serializers.ChoiceField(
+        choices=["bce+dice", "bce", "soft+dice", "soft", "focal+dice", "focal", "dice"],
+        default="bce+dice",
+        help_text="soft: the confidence-weighted loss for soft labels; bce uses the class weight",
+    )
+    patience = serializers.IntegerField(
+        min_value=1,
+        max_value=1000,
+        required=False,
+        allow_null=True,
+        help_text="stop after this many epochs without validation improvement",
+    )
+    val_fraction = serializers.FloatField(min_value=0.0, max_value=0.5, default=0.2)
+    augment = serializers.BooleanField(default=True)
+    min_area = serializers.IntegerField(
+        min_value=1,
+        required=False,
+        allow_null=True,
+        help_text="fix the decision rule's minimum defect area instead of choosing it",
+    )
     encoder = serializers.ChoiceField(
         choices=["mobilenet_v2", "resnet18", "resnet34", "efficientnet-b0"], default="mobilenet_v2"
     )

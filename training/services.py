@@ -38,8 +38,8 @@ def create_job(project, user, params: dict) -> TrainingJob:
         raise ValidationError({"project": "The project has no defect masks, only negatives."})
     params = {
         "input_size": [project.input_height, project.input_width],
-        "threshold": project.decision_threshold,
-        "min_area": project.min_defect_area,
+        "resize_policy": project.resize_policy,
+        "cost_ratio": project.miss_cost,
         **params,
     }
     job = TrainingJob.objects.create(
@@ -126,9 +126,10 @@ def _append_log(job: TrainingJob, line: str) -> None:
 
 def run_job(job_id: int) -> None:
     """Run a queued job to the end (called by the Celery task)."""
+    from training.ml import export
     from training.ml.artifact import ModelMeta, weights_bytes
     from training.ml.model import ModelConfig
-    from training.ml.train import Cancelled, TrainConfig, lower_priority, train
+    from training.ml.train import Cancelled, lower_priority, train
 
     job = _claim(job_id)
     if job is None:
@@ -168,21 +169,24 @@ def run_job(job_id: int) -> None:
 
     try:
         samples = _load_samples(job)
-        config = TrainConfig(
-            epochs=params["epochs"],
-            batch_size=params["batch_size"],
-            lr=params["lr"],
-            input_size=tuple(params["input_size"]),
-            seed=params["seed"],
-            max_steps_per_epoch=params.get("max_steps_per_epoch"),
-            threshold=params["threshold"],
-            min_area=params["min_area"],
-            threads=settings.TRAINING_THREADS,
-            weights_file=settings.PRETRAINED_WEIGHTS_PATH or None,
-        )
+        config = train_config(params)
         model_config = ModelConfig(encoder=params.get("encoder", "mobilenet_v2"))
-        TrainingJob.objects.filter(pk=job.pk).update(device="cpu")
         result = train(samples, model_config, config, on_step, on_epoch, resume)
+        TrainingJob.objects.filter(pk=job.pk).update(device=f"{result.device} {result.precision}")
+        _append_log(job, result.pretrained)
+        meta = ModelMeta(
+            model_config,
+            config.input_size,
+            result.rule.threshold,
+            result.rule.min_area,
+            result.pixel_threshold,
+            config.resize_policy,
+        )
+        onnx_bytes = export.to_onnx(result.model, config.input_size)
+        probe = np.random.default_rng(0).standard_normal((2, 3, *config.input_size))
+        gap = export.parity(result.model, onnx_bytes, probe.astype(np.float32))
+        if gap > export.PARITY_TOLERANCE:
+            raise RuntimeError(f"the ONNX export differs from torch by {gap:.2e}")
     except Cancelled:
         _finish(job, Status.CANCELLED, "cancelled by user")
         return
@@ -190,31 +194,60 @@ def run_job(job_id: int) -> None:
         log.exception("training job %s failed", job.pk)
         _finish(job, Status.FAILED, f"{type(exc).__name__}: {exc}")
         return
-    _append_log(job, result.pretrained)
-    meta = ModelMeta(model_config, config.input_size, config.threshold, config.min_area)
-    weights = save_bytes(
-        unique_name(f"projects/{job.project_id}/models", ".pt"), weights_bytes(result.model)
-    )
+    folder = f"projects/{job.project_id}/models"
+    weights = save_bytes(unique_name(folder, ".pt"), weights_bytes(result.model))
+    onnx_name = save_bytes(unique_name(folder, ".onnx"), onnx_bytes)
+    metrics = result.metrics | {
+        "decision_rule": result.rule.to_dict(),
+        "pixel_threshold": result.pixel_threshold,
+        "onnx_parity_max_abs": gap,
+    }
     with transaction.atomic():
-        number = (ModelVersion.objects.filter(project=job.project).count()) + 1
+        number = ModelVersion.objects.filter(project=job.project).count() + 1
         ModelVersion.objects.create(
             project=job.project,
             job=job,
             number=number,
-            metrics=result.metrics,
-            threshold=config.threshold,
-            min_area=config.min_area,
+            metrics=metrics,
+            threshold=result.rule.threshold,
+            min_area=result.rule.min_area,
+            pixel_threshold=result.pixel_threshold,
             input_height=config.input_size[0],
             input_width=config.input_size[1],
             weights=weights,
+            onnx=onnx_name,
             metadata={
                 "meta": meta.to_json(),
                 "pos_weight": result.pos_weight,
                 "pretrained": result.pretrained,
+                "device": result.device,
+                "precision": result.precision,
             },
         )
         job.history = result.history
         _finish(job, Status.SUCCEEDED, "")
+
+
+def train_config(params: dict):
+    from training.ml.train import TrainConfig
+
+    return TrainConfig(
+        epochs=params["epochs"],
+        batch_size=params["batch_size"],
+        lr=params["lr"],
+        input_size=tuple(params["input_size"]),
+        seed=params["seed"],
+        max_steps_per_epoch=params.get("max_steps_per_epoch"),
+        resize_policy=params.get("resize_policy", "resize"),
+        loss=params.get("loss", "bce+dice"),
+        patience=params.get("patience"),
+        augment=params.get("augment", True),
+        val_fraction=params.get("val_fraction", 0.2),
+        cost_ratio=params.get("cost_ratio"),
+        min_area=params.get("min_area"),
+        threads=settings.TRAINING_THREADS,
+        weights_file=settings.PRETRAINED_WEIGHTS_PATH or None,
+    )
 
 
 def _finish(job: TrainingJob, status: str, error: str) -> None:

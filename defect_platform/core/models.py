@@ -23,6 +23,17 @@ class Project(models.Model):
     min_defect_area = models.PositiveIntegerField(default=16, help_text="pixels")
     input_height = models.PositiveIntegerField(default=256)
     input_width = models.PositiveIntegerField(default=256)
+    resize_policy = models.CharField(
+        max_length=10,
+        choices=[("resize", "Stretch to the input size"), ("letterbox", "Keep aspect, pad")],
+        default="resize",
+    )
+    miss_cost = models.FloatField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0.01), MaxValueValidator(1000.0)],
+        help_text="How many false rejects one missed defect is worth; empty: choose rules by F1",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -43,7 +43,7 @@ def test_inspect_returns_the_verdict_json_of_the_contract(client_for, inspector,
         {
             "project": project.pk,
             "model_version": trained_model.pk,
-            "runtime": "torch-fp32",
+            "runtime": "onnxruntime-fp32",
             "threshold": trained_model.threshold,
             "min_area": trained_model.min_area,
         }

@@ -1,30 +1,14 @@
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import segmentation_models_pytorch as smp
 import torch
 
+from training.ml.meta import ModelConfig
+
 ARCHITECTURES = {"unet": smp.Unet}
-
-
-@dataclass(frozen=True)
-class ModelConfig:
-    arch: str = "unet"
-    encoder: str = "mobilenet_v2"
-    decoder_channels: tuple[int, ...] = (256, 128, 64, 32, 16)
-    in_channels: int = 3
-    classes: int = 1
-
-    def to_dict(self) -> dict:
-        return asdict(self) | {"decoder_channels": list(self.decoder_channels)}
-
-    @classmethod
-    def from_dict(cls, data: dict) -> ModelConfig:
-        data = dict(data)
-        data["decoder_channels"] = tuple(data.get("decoder_channels", cls.decoder_channels))
-        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
 
 
 @dataclass
@@ -56,8 +40,10 @@ def create_model(config: ModelConfig, weights_file: str | Path | None = None):
     if weights_file and Path(weights_file).is_file():
         state = torch.load(weights_file, map_location="cpu", weights_only=True)
         state = state.get("state_dict", state)
-        result = model.encoder.load_state_dict(state, strict=False)
-        source = PretrainedSource(
-            "file", f"encoder weights from {weights_file}", list(result.missing_keys)
-        )
+        missing = sorted(set(model.encoder.state_dict()) - set(state))
+        if len(missing) == len(model.encoder.state_dict()):
+            raise ValueError(f"{weights_file} holds no weights for the {config.encoder} encoder")
+        # smp's encoders drop the ImageNet classifier head themselves.
+        model.encoder.load_state_dict(state, strict=False)
+        source = PretrainedSource("file", f"encoder weights from {weights_file}", missing)
     return model, source

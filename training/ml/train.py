@@ -1,8 +1,10 @@
-"""The training loop: deterministic, cancellable, resumable from a per-epoch checkpoint."""
+"""The training loop: deterministic, cancellable, resumable from a per-epoch checkpoint,
+with early stopping and thresholds chosen on the validation split afterwards."""
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import io
 import os
 import random
@@ -13,9 +15,19 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from training.ml.data import batch_inputs, mask_target
-from training.ml.losses import auto_pos_weight, bce_dice
-from training.ml.metrics import evaluate
+from training.ml import metrics
+from training.ml.augment import training_transform
+from training.ml.data import (
+    batch_inputs,
+    defect_biased_crop,
+    fit,
+    is_large,
+    mask_target,
+    normalise,
+    unfit,
+)
+from training.ml.device import autocast, pick_device, pick_precision
+from training.ml.losses import auto_pos_weight, make_loss
 from training.ml.model import ModelConfig, create_model
 
 
@@ -32,13 +44,19 @@ class TrainConfig:
     lr: float = 1e-3
     weight_decay: float = 1e-4
     input_size: tuple[int, int] = (256, 256)
+    resize_policy: str = "resize"
+    loss: str = "bce+dice"
     seed: int = 0
     pos_weight: float | None = None  # None: negatives per positive pixel, capped
     max_steps_per_epoch: int | None = None
     val_fraction: float = 0.2
-    threshold: float = 0.5
-    min_area: int = 16
+    patience: int | None = None  # epochs without validation improvement before stopping
+    augment: bool = True
+    cost_ratio: float | None = None  # a missed defect costs this many false rejects
+    min_area: int | None = None  # fixes the rule's min area instead of choosing it
     threads: int = 1
+    device: str = "auto"
+    precision: str = "auto"
     weights_file: str | None = None
 
 
@@ -49,6 +67,10 @@ class TrainResult:
     metrics: dict
     pos_weight: float
     pretrained: str
+    pixel_threshold: float
+    rule: metrics.DecisionRule
+    device: str
+    precision: str
     train_indices: list[int] = field(default_factory=list)
     val_indices: list[int] = field(default_factory=list)
 
@@ -70,23 +92,57 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _augment(x: np.ndarray, y: np.ndarray, rng: np.random.Generator):
-    if rng.random() < 0.5:
-        x, y = x[:, :, ::-1], y[:, :, ::-1]
-    if rng.random() < 0.5:
-        x, y = x[:, ::-1, :], y[:, ::-1, :]
-    return np.ascontiguousarray(x), np.ascontiguousarray(y)
+def _training_pair(sample: Sample, config: TrainConfig, transform, rng):
+    size = tuple(config.input_size)
+    image, mask = sample.image, sample.mask
+    if is_large(image.shape[:2], size):
+        image, mask = defect_biased_crop(image, mask, size, rng)
+    else:
+        image, _ = fit(image, size, config.resize_policy)
+        mask, _ = fit(mask, size, config.resize_policy, is_mask=True)
+    if transform is not None:
+        out = transform(image=image, mask=mask)
+        image, mask = out["image"], out["mask"]
+    return normalise(image), mask_target(mask)
 
 
-def predict_probs(model: torch.nn.Module, images: list[np.ndarray], size, batch_size=4):
-    """Probability maps at model input size, one per image."""
+def predict_probs(
+    model: torch.nn.Module,
+    images: list[np.ndarray],
+    size,
+    policy="resize",
+    batch_size=4,
+    device=None,
+    precision="fp32",
+) -> list[np.ndarray]:
+    """Probability maps at each image's own size."""
+    device = device or next(model.parameters()).device
     model.eval()
     out = []
-    with torch.inference_mode():
+    with torch.inference_mode(), autocast(device, precision):
         for i in range(0, len(images), batch_size):
-            x = torch.from_numpy(batch_inputs(images[i : i + batch_size], size))
-            out.extend(torch.sigmoid(model(x))[:, 0].numpy())
+            x, placements = batch_inputs(images[i : i + batch_size], size, policy)
+            logits = model(torch.from_numpy(x).to(device))
+            probs = torch.sigmoid(logits.float())[:, 0].cpu().numpy()
+            out.extend(unfit(p, pl) for p, pl in zip(probs, placements, strict=True))
     return out
+
+
+def _validation_loss(model, samples, config, loss_fn, device, precision) -> float:
+    if not samples:
+        return float("nan")
+    size = tuple(config.input_size)
+    model.eval()
+    losses = []
+    with torch.inference_mode(), autocast(device, precision):
+        for s in samples:
+            x, _ = fit(s.image, size, config.resize_policy)
+            y, _ = fit(s.mask, size, config.resize_policy, is_mask=True)
+            logits = model(torch.from_numpy(normalise(x))[None].to(device))
+            losses.append(
+                float(loss_fn(logits.float(), torch.from_numpy(mask_target(y))[None].to(device)))
+            )
+    return float(np.mean(losses))
 
 
 def train(
@@ -106,58 +162,76 @@ def train(
         raise ValueError("no training samples")
     torch.set_num_threads(max(1, config.threads))
     seed_everything(config.seed)
-    size = tuple(config.input_size)
+    device = pick_device(config.device)
+    precision = pick_precision(device, config.precision)
     train_idx, val_idx = split_indices(len(samples), config.val_fraction, config.seed)
-    inputs = [samples[i] for i in train_idx]
-    x_all = batch_inputs([s.image for s in inputs], size)
-    y_all = np.stack([mask_target(s.mask, size) for s in inputs])
-    pos_fraction = float((y_all >= 0.5).mean())
-    pos_weight = config.pos_weight or auto_pos_weight(pos_fraction)
+    train_set = [samples[i] for i in train_idx]
+    val_set = [samples[i] for i in val_idx]
+    positive = sum(float((s.mask >= 128).mean()) for s in train_set) / len(train_set)
+    pos_weight = config.pos_weight or auto_pos_weight(positive)
+    loss_fn = make_loss(config.loss, pos_weight)
 
     model, pretrained = create_model(model_config, config.weights_file)
+    model = model.to(device=device, memory_format=torch.channels_last)
     optimiser = torch.optim.AdamW(
         model.parameters(), lr=config.lr, weight_decay=config.weight_decay
     )
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=max(1, config.epochs))
+    scaler = torch.amp.GradScaler(enabled=precision == "fp16")
     history: list[dict] = []
+    best = {"loss": float("inf"), "epoch": -1, "state": None}
     start_epoch = 0
     if resume:
-        state = torch.load(io.BytesIO(resume), map_location="cpu", weights_only=False)
+        state = torch.load(io.BytesIO(resume), map_location=device, weights_only=False)
         model.load_state_dict(state["model"])
         optimiser.load_state_dict(state["optimiser"])
         scheduler.load_state_dict(state["scheduler"])
-        history = state["history"]
-        start_epoch = state["epoch"] + 1
+        history, best, start_epoch = state["history"], state["best"], state["epoch"] + 1
 
-    rng = np.random.default_rng(config.seed)
-    n = len(inputs)
+    n = len(train_set)
     steps = -(-n // config.batch_size)
     if config.max_steps_per_epoch:
         steps = min(steps, config.max_steps_per_epoch)
     for epoch in range(start_epoch, config.epochs):
+        if config.patience is not None and epoch - best["epoch"] > config.patience:
+            break
         model.train()
         rng = np.random.default_rng([config.seed, epoch])
+        transform = training_transform(config.seed * 1000 + epoch) if config.augment else None
         order = rng.permutation(n)
         started, losses = time.perf_counter(), []
         for step in range(steps):
             idx = order[step * config.batch_size : (step + 1) * config.batch_size]
-            pairs = [_augment(x_all[i], y_all[i], rng) for i in idx]
-            x = torch.from_numpy(np.stack([p[0] for p in pairs]))
-            y = torch.from_numpy(np.stack([p[1] for p in pairs]))
-            loss = bce_dice(model(x), y, pos_weight)
+            pairs = [_training_pair(train_set[i], config, transform, rng) for i in idx]
+            x = torch.from_numpy(np.stack([p[0] for p in pairs])).to(device)
+            x = x.contiguous(memory_format=torch.channels_last)
+            y = torch.from_numpy(np.stack([p[1] for p in pairs])).to(device)
+            with autocast(device, precision):
+                logits = model(x)
+            loss = loss_fn(logits.float(), y)
             optimiser.zero_grad(set_to_none=True)
-            loss.backward()
-            optimiser.step()
+            scaler.scale(loss).backward()
+            scaler.step(optimiser)
+            scaler.update()
             losses.append(float(loss.detach()))
             if on_step:
                 on_step(epoch, step, steps, losses[-1])
         scheduler.step()
+        val_loss = _validation_loss(model, val_set, config, loss_fn, device, precision)
         record = {
             "epoch": epoch,
             "train_loss": float(np.mean(losses)),
+            "val_loss": None if np.isnan(val_loss) else val_loss,
             "seconds": round(time.perf_counter() - started, 3),
         }
         history.append(record)
+        watched = val_loss if not np.isnan(val_loss) else record["train_loss"]
+        if watched < best["loss"]:
+            best = {
+                "loss": watched,
+                "epoch": epoch,
+                "state": copy.deepcopy({k: v.cpu() for k, v in model.state_dict().items()}),
+            }
         if on_epoch:
             buf = io.BytesIO()
             torch.save(
@@ -166,22 +240,53 @@ def train(
                     "optimiser": optimiser.state_dict(),
                     "scheduler": scheduler.state_dict(),
                     "history": history,
+                    "best": best,
                     "epoch": epoch,
                 },
                 buf,
             )
             on_epoch(epoch, record, buf.getvalue())
 
-    metrics = {}
+    if best["state"] is not None:
+        model.load_state_dict(best["state"])
+    model = model.to("cpu", memory_format=torch.contiguous_format).eval()
+    pixel_threshold, rule, results = choose_and_evaluate(model, samples, train_idx, val_idx, config)
+    return TrainResult(
+        model,
+        history,
+        results,
+        pos_weight,
+        pretrained.detail,
+        pixel_threshold,
+        rule,
+        str(device),
+        precision,
+        train_idx,
+        val_idx,
+    )
+
+
+def choose_and_evaluate(model, samples, train_idx, val_idx, config):
+    """Pick the pixel threshold and the image rule on validation (training data if there is
+    no validation split), then measure both splits with them."""
+    size = tuple(config.input_size)
+    probs, targets = {}, {}
     for split, idx in (("train", train_idx), ("validation", val_idx)):
         chosen = [samples[i] for i in idx]
-        if chosen:
-            probs = predict_probs(model, [s.image for s in chosen], size)
-            targets = [mask_target(s.mask, size)[0] for s in chosen]
-            metrics[split] = evaluate(probs, targets, config.threshold, config.min_area)
-    return TrainResult(
-        model.eval(), history, metrics, pos_weight, pretrained.detail, train_idx, val_idx
-    )
+        probs[split] = predict_probs(model, [s.image for s in chosen], size, config.resize_policy)
+        targets[split] = [s.mask.astype(np.float32) / 255.0 for s in chosen]
+    basis = "validation" if val_idx else "train"
+    pixel_threshold = metrics.choose_pixel_threshold(probs[basis], targets[basis])
+    actual = [bool((t >= 0.5).any()) for t in targets[basis]]
+    areas = [config.min_area] if config.min_area else None
+    rule = metrics.choose_decision_rule(probs[basis], actual, config.cost_ratio, areas=areas)
+    results = {
+        split: metrics.evaluate(probs[split], targets[split], pixel_threshold, rule)
+        for split in probs
+        if probs[split]
+    }
+    results["chosen_on"] = basis
+    return pixel_threshold, rule, results
 
 
 def lower_priority() -> None:
