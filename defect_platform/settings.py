@@ -145,7 +145,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {"training.tasks.run_training_job": {"queue": "training"}}
 CELERY_BEAT_SCHEDULE = {
-    "reap-stale-jobs": {"task": "training.tasks.reap_stale_jobs", "schedule": 30.0},
+    "reap-stale-jobs": {
+        "task": "training.tasks.reap_stale_jobs",
+        "schedule": env_float("REAPER_INTERVAL_S", 30.0, 0.5),
+    },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 

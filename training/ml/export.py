@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import warnings
 
 import numpy as np
 import torch
@@ -29,7 +30,10 @@ def to_onnx(model: torch.nn.Module, input_size: tuple[int, int], channels: int =
     wrapped = _Probabilities(model.eval().cpu().to(memory_format=torch.contiguous_format))
     example = torch.zeros(1, channels, *input_size)
     buf = io.BytesIO()
-    with torch.inference_mode():
+    # The TorchScript exporter is deliberate: it needs no extra packages and its graphs run
+    # unchanged in ONNX Runtime and OpenVINO; torch warns that it is no longer the default.
+    with torch.inference_mode(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
         torch.onnx.export(
             wrapped,
             (example,),
