@@ -10,7 +10,7 @@ import time
 import pytest
 from django.conf import settings
 
-from tests.processes import ROOT, Process, service_env, start_worker
+from tests.processes import Process, service_env, start_worker
 from training import services
 from training.models import ModelVersion
 
