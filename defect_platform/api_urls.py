@@ -49,7 +49,23 @@ urlpatterns = [
         training_api.ProjectModelsView.as_view(),
         name="api-project-models",
     ),
+    path(
+        "projects/<int:project_pk>/models/rollback/",
+        training_api.ProjectRollbackView.as_view(),
+        name="api-project-rollback",
+    ),
+    path(
+        "projects/<int:project_pk>/promotions/",
+        training_api.ProjectPromotionsView.as_view(),
+        name="api-project-promotions",
+    ),
+    path("models/compare/", training_api.ModelCompareView.as_view(), name="api-model-compare"),
     path("models/<int:pk>/", training_api.ModelDetailView.as_view(), name="api-model"),
+    path(
+        "models/<int:pk>/predict/<int:image_pk>/",
+        training_api.ModelPredictionView.as_view(),
+        name="api-model-predict",
+    ),
     path(
         "models/<int:pk>/promote/",
         training_api.ModelPromoteView.as_view(),

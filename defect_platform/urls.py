@@ -12,6 +12,7 @@ urlpatterns = [
     path("projects/", views.project_list, name="projects"),
     path("projects/<int:pk>/", views.project_detail, name="project"),
     path("images/<int:pk>/label/", views.label_image, name="label-image"),
+    path("jobs/<int:pk>/", views.job_detail, name="job"),
     path("live/", views.station_list, name="live"),
     path("live/<int:pk>/", views.station_live, name="station-live"),
     path("audit/", views.audit, name="audit"),

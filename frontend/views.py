@@ -8,6 +8,8 @@ from annotation.models import Image
 from defect_platform.core.access import can, get_project_for_user, get_scoped, projects_for_user
 from defect_platform.core.navigation import landing_for
 from inspection.access import get_station_for_user, records_for_user, stations_for_user
+from training.models import ModelVersion, TrainingJob
+from training.services import worst_images
 
 
 @login_required
@@ -73,3 +75,18 @@ def station_live(request, pk):
 def audit(request):
     records = records_for_user(request.user).select_related("station")[:200]
     return render(request, "frontend/audit.html", {"records": records})
+
+
+@login_required
+def job_detail(request, pk):
+    job = get_scoped(TrainingJob.objects.all(), request.user, pk)
+    version = ModelVersion.objects.filter(job=job).first()
+    context = {
+        "job": job,
+        "project": job.project,
+        "version": version,
+        "validation": (version.metrics.get("validation") if version else None) or {},
+        "worst": worst_images(version.metrics) if version else [],
+        "can_train": can(request.user, job.project, "train"),
+    }
+    return render(request, "frontend/job_detail.html", context)

@@ -1,13 +1,22 @@
 from django.db import transaction
-from drf_spectacular.utils import extend_schema
+from django.http import Http404, HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from annotation.imaging import encode_png
+from annotation.models import Image
 from defect_platform.core.access import get_project_for_user, get_scoped
 from training import services
-from training.models import ModelVersion, TrainingJob
-from training.serializers import JobParamsSerializer, ModelVersionSerializer, TrainingJobSerializer
+from training.models import ModelVersion, Promotion, TrainingJob
+from training.serializers import (
+    JobParamsSerializer,
+    ModelVersionSerializer,
+    PromotionSerializer,
+    TrainingJobSerializer,
+)
 
 
 class ProjectJobsView(generics.ListAPIView):
@@ -68,3 +77,58 @@ class ModelPromoteView(APIView):
         version = get_scoped(ModelVersion.objects.all(), request.user, pk, "train")
         services.promote(version, request.user)
         return Response(ModelVersionSerializer(version).data)
+
+
+class ProjectRollbackView(APIView):
+    """Put the previous production version back (the one promoted before the current)."""
+
+    @extend_schema(request=None, responses=ModelVersionSerializer)
+    def post(self, request, project_pk):
+        project = get_project_for_user(request.user, project_pk, "train")
+        version = services.rollback(project, request.user)
+        return Response(ModelVersionSerializer(version).data)
+
+
+class ProjectPromotionsView(generics.ListAPIView):
+    """Who promoted which version, newest first."""
+
+    serializer_class = PromotionSerializer
+
+    def get_queryset(self):
+        project = get_project_for_user(self.request.user, self.kwargs["project_pk"])
+        return Promotion.objects.filter(project=project).select_related("promoted_by")
+
+
+class ModelCompareView(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("a", int, required=True),
+            OpenApiParameter("b", int, required=True),
+        ],
+        responses=OpenApiTypes.OBJECT,
+    )
+    def get(self, request):
+        a = get_scoped(
+            ModelVersion.objects.select_related("job"), request.user, request.query_params.get("a")
+        )
+        b = get_scoped(
+            ModelVersion.objects.select_related("job"), request.user, request.query_params.get("b")
+        )
+        if a.project_id != b.project_id:
+            from rest_framework.exceptions import ValidationError
+
+            raise ValidationError({"b": "Compare versions of the same project."})
+        return Response(services.compare(a, b))
+
+
+class ModelPredictionView(APIView):
+    """The version's probability map for one of its project's images, as a grey PNG."""
+
+    @extend_schema(responses={(200, "image/png"): OpenApiTypes.BINARY})
+    def get(self, request, pk, image_pk):
+        version = get_scoped(ModelVersion.objects.select_related("project"), request.user, pk)
+        image = Image.objects.filter(pk=image_pk, project_id=version.project_id).first()
+        if image is None:
+            raise Http404("No such image in this project.")
+        png = encode_png(services.predict_image(version, image))
+        return HttpResponse(png, content_type="image/png")

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from training.models import ModelVersion, TrainingJob
+from training.models import ModelVersion, Promotion, TrainingJob
 
 
 class JobParamsSerializer(serializers.Serializer):
@@ -94,4 +94,14 @@ class ModelVersionSerializer(serializers.ModelSerializer):
             "is_production",
             "created_at",
         ]
+        read_only_fields = fields
+
+
+class PromotionSerializer(serializers.ModelSerializer):
+    promoted_by = serializers.CharField(source="promoted_by.username", default=None)
+    number = serializers.IntegerField(source="model_version.number")
+
+    class Meta:
+        model = Promotion
+        fields = ["id", "model_version", "number", "promoted_by", "created_at"]
         read_only_fields = fields

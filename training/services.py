@@ -144,6 +144,9 @@ def run_job(job_id: int) -> None:
     last_beat = [0.0]
 
     def on_step(epoch, step, steps, loss):
+        # Cancel is checked after every batch; heartbeat and progress at most once a second.
+        if TrainingJob.objects.filter(pk=job.pk, cancel_requested=True).exists():
+            raise Cancelled
         now = time.monotonic()
         if now - last_beat[0] < 1.0:
             return
@@ -152,8 +155,6 @@ def run_job(job_id: int) -> None:
         TrainingJob.objects.filter(pk=job.pk).update(
             heartbeat_at=timezone.now(), progress=progress, epoch=epoch
         )
-        if TrainingJob.objects.filter(pk=job.pk, cancel_requested=True).exists():
-            raise Cancelled
         job.progress, job.epoch = progress, epoch
         notify(job.project_id, "job.progress", job_event(job) | {"loss": loss})
 
@@ -195,6 +196,7 @@ def run_job(job_id: int) -> None:
         _finish(job, Status.FAILED, f"{type(exc).__name__}: {exc}")
         return
     folder = f"projects/{job.project_id}/models"
+    _attach_image_ids(job, result)
     weights = save_bytes(unique_name(folder, ".pt"), weights_bytes(result.model))
     onnx_name = save_bytes(unique_name(folder, ".onnx"), onnx_bytes)
     metrics = result.metrics | {
@@ -226,6 +228,22 @@ def run_job(job_id: int) -> None:
         )
         job.history = result.history
         _finish(job, Status.SUCCEEDED, "")
+
+
+def _attach_image_ids(job: TrainingJob, result) -> None:
+    """Per-image results name their image, so pages can show the worst ones."""
+    image_ids = [int(k) for k in job.snapshot]
+    for split, indices in (("train", result.train_indices), ("validation", result.val_indices)):
+        for row in result.metrics.get(split, {}).get("per_image", []):
+            row["image"] = image_ids[indices[row["index"]]]
+
+
+def worst_images(metrics: dict, split: str = "validation", count: int = 8) -> list[dict]:
+    """Wrong verdicts first, then the lowest mask IoU among defective images."""
+    rows = metrics.get(split, {}).get("per_image", [])
+    wrong = [r for r in rows if r["predicted"] != r["actual"]]
+    weak = sorted((r for r in rows if r["actual"] and r not in wrong), key=lambda r: r["iou"])
+    return (wrong + weak)[:count]
 
 
 def train_config(params: dict):
@@ -298,3 +316,59 @@ def promote(version: ModelVersion, user) -> ModelVersion:
         {"model_version": version.pk, "number": version.number},
     )
     return version
+
+
+def rollback(project, user) -> ModelVersion:
+    """Put back the version that was in production before the current one."""
+    current = ModelVersion.objects.filter(project=project, is_production=True).first()
+    history = Promotion.objects.filter(project=project).select_related("model_version")
+    for promotion in history:
+        if current is None or promotion.model_version_id != current.pk:
+            return promote(promotion.model_version, user)
+    raise ValidationError({"project": "There is no earlier production version to go back to."})
+
+
+def compare(a: ModelVersion, b: ModelVersion) -> dict:
+    """Two versions side by side. Their validation figures are comparable when both jobs
+    trained on the same snapshot with the same split seed."""
+
+    def figures(v: ModelVersion) -> dict:
+        val = v.metrics.get("validation") or v.metrics.get("train") or {}
+        return {
+            "id": v.pk,
+            "number": v.number,
+            "is_production": v.is_production,
+            "threshold": v.threshold,
+            "min_area": v.min_area,
+            "pixel_threshold": v.pixel_threshold,
+            "pixel_iou": val.get("pixel", {}).get("all", {}).get("iou"),
+            "image_f1": val.get("image", {}).get("f1"),
+            "image_precision": val.get("image", {}).get("precision"),
+            "image_recall": val.get("image", {}).get("recall"),
+            "image_auroc": val.get("image", {}).get("auroc"),
+            "params": v.job.params if v.job else {},
+        }
+
+    same = bool(
+        a.job
+        and b.job
+        and a.job.snapshot == b.job.snapshot
+        and a.job.params.get("seed") == b.job.params.get("seed")
+        and a.job.params.get("val_fraction") == b.job.params.get("val_fraction")
+    )
+    left, right = figures(a), figures(b)
+    deltas = {
+        k: right[k] - left[k]
+        for k in ("pixel_iou", "image_f1", "image_auroc")
+        if isinstance(left[k], float) and isinstance(right[k], float)
+    }
+    return {"a": left, "b": right, "same_validation_split": same, "delta_b_minus_a": deltas}
+
+
+def predict_image(version: ModelVersion, image: Image) -> np.ndarray:
+    """The version's probability map for one stored image (uint8, value/255)."""
+    from inspection import engine
+
+    loaded = engine.load(version)
+    prob = loaded.predict([to_rgb_array(read_bytes(image.file.name))])[0]
+    return np.clip(prob * 255 + 0.5, 0, 255).astype(np.uint8)

@@ -116,6 +116,11 @@ def test_training_started_in_the_browser_finishes_with_live_progress(page):
     badge.filter(has_text="succeeded").wait_for(timeout=240_000)
     page.reload()
     assert page.locator("text=v1").count() >= 1
+    page.locator("#jobs tbody tr a").first.click()
+    page.wait_for_selector("#job[data-ready]")
+    assert page.locator("#loss-chart polyline").count() >= 1  # the loss curve is drawn
+    assert page.locator("#pr-chart polyline").count() == 1
+    assert "defective when" in page.text_content("body")
 
 
 def _png_file(tmp_path, seed):

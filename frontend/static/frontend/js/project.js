@@ -85,7 +85,7 @@ function upsertJob(event) {
   if (!row) {
     row = document.createElement("tr");
     row.dataset.job = event.job;
-    row.innerHTML = `<td>#${event.job}</td><td class="job-status"></td><td><progress max="1"></progress></td><td>now</td>`;
+    row.innerHTML = `<td><a href="/jobs/${event.job}/">#${event.job}</a></td><td class="job-status"></td><td><progress max="1"></progress></td><td>now</td>`;
     tbody.prepend(row);
   }
   row.querySelector(".job-status").innerHTML = `<span class="badge badge-${event.status}">${event.status}</span>`;
