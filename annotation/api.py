@@ -8,11 +8,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotation import services
+from annotation.formats.archive import ArchiveRejected
 from annotation.imaging import ImageRejected
+from annotation.importing import import_zip
 from annotation.models import Image, LabelVersion
 from annotation.serializers import (
     ImageDetailSerializer,
     ImageSerializer,
+    ImportReportSerializer,
+    ImportRequestSerializer,
     LabelSerializer,
     LabelVersionSerializer,
     SaveLabelSerializer,
@@ -143,3 +147,36 @@ class LabelVersionMaskView(APIView):
 
             raise Http404("This version has no mask (it is a negative or unsure label).")
         return FileResponse(version.mask.open("rb"), content_type="image/png")
+
+
+class ProjectImportView(APIView):
+    """Import a zip archive: images, with masks beside them becoming labels."""
+
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(request=ImportRequestSerializer, responses={201: ImportReportSerializer})
+    def post(self, request, project_pk):
+        project = get_project_for_user(request.user, project_pk, "import")
+        form = ImportRequestSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        try:
+            report = import_zip(
+                project,
+                request.user,
+                form.validated_data["archive"].read(),
+                form.validated_data["masks"],
+            )
+        except ArchiveRejected as exc:
+            raise ValidationError({"archive": str(exc)}) from None
+        code = status.HTTP_201_CREATED if report.images else status.HTTP_400_BAD_REQUEST
+        body = report.as_dict()
+        if not report.images:
+            first = (
+                report.errors[0] if report.errors else {"name": "archive", "reason": "no images"}
+            )
+            body |= {
+                "detail": f"Nothing imported: {first['name']}: {first['reason']}",
+                "code": "invalid",
+                "errors": {"archive": [first["reason"]]},
+            }
+        return Response(body, status=code)

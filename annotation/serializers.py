@@ -87,3 +87,23 @@ class SaveLabelSerializer(serializers.Serializer):
         if attrs["kind"] == LabelVersion.Kind.MASK and not attrs.get("mask"):
             raise serializers.ValidationError({"mask": "A mask label needs a mask PNG file."})
         return attrs
+
+
+class ImportRequestSerializer(serializers.Serializer):
+    archive = serializers.FileField(help_text="a zip of images, masks beside them")
+    masks = serializers.ChoiceField(
+        choices=["binary", "soft"],
+        default="binary",
+        help_text="binary: mask values >= 128 are defect; soft: value/255 is the probability",
+    )
+
+
+class ImportReportSerializer(serializers.Serializer):
+    mask_mode = serializers.CharField()
+    images = serializers.IntegerField()
+    created = serializers.IntegerField()
+    duplicates = serializers.IntegerField()
+    labelled = serializers.IntegerField()
+    negatives = serializers.IntegerField()
+    errors = serializers.ListField(child=serializers.DictField())
+    ignored = serializers.ListField(child=serializers.CharField())

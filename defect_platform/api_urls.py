@@ -22,6 +22,11 @@ urlpatterns = [
         annotation_api.ProjectImagesView.as_view(),
         name="api-project-images",
     ),
+    path(
+        "projects/<int:project_pk>/imports/",
+        annotation_api.ProjectImportView.as_view(),
+        name="api-project-import",
+    ),
     path("images/<int:pk>/", annotation_api.ImageDetailView.as_view(), name="api-image"),
     path("images/<int:pk>/file/", annotation_api.ImageFileView.as_view(), name="api-image-file"),
     path(

@@ -252,3 +252,5 @@ LOGGING = {
 STATIONS_IN_WEB = env_bool("STATIONS_IN_WEB", True)
 # Threads per inference session in this process (web or station worker).
 INFERENCE_THREADS = env_int("INFERENCE_THREADS", 2, 1)
+# The most an imported archive may unpack to.
+MAX_IMPORT_BYTES = env_int("MAX_IMPORT_MB", 4096, 1) * 1024 * 1024

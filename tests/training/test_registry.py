@@ -13,9 +13,17 @@ from training.models import ModelVersion, TrainingJob
 
 def _second_version(first: ModelVersion) -> ModelVersion:
     return ModelVersion.objects.create(
-        project=first.project, job=None, number=2, threshold=0.4, min_area=3, input_height=64,
-        input_width=64, weights=first.weights.name, onnx=first.onnx.name,
-        metadata=first.metadata, metrics=first.metrics,
+        project=first.project,
+        job=None,
+        number=2,
+        threshold=0.4,
+        min_area=3,
+        input_height=64,
+        input_width=64,
+        weights=first.weights.name,
+        onnx=first.onnx.name,
+        metadata=first.metadata,
+        metrics=first.metrics,
     )
 
 
@@ -47,15 +55,16 @@ def test_compare_puts_two_versions_side_by_side(trained_model, client_for, owner
 
 
 def test_per_image_results_name_their_images(trained_model):
-    rows = trained_model.metrics["validation"]["per_image"] + trained_model.metrics["train"][
-        "per_image"]
+    rows = (
+        trained_model.metrics["validation"]["per_image"]
+        + trained_model.metrics["train"]["per_image"]
+    )
     assert sorted(r["image"] for r in rows) == sorted(int(k) for k in trained_model.job.snapshot)
     worst = services.worst_images(trained_model.metrics)
     assert all("image" in row for row in worst)
 
 
-def test_prediction_png_is_scoped_to_the_models_project(trained_model, client_for, owner,
-                                                        outsider):
+def test_prediction_png_is_scoped_to_the_models_project(trained_model, client_for, owner, outsider):
     image = trained_model.project.images.first()
     url = f"/api/models/{trained_model.pk}/predict/{image.pk}/"
     response = client_for(owner).get(url)
@@ -74,8 +83,9 @@ def test_the_job_page_shows_curves_rule_and_worst_images(trained_model, owner):
     assert f"/api/models/{trained_model.pk}/predict/" in page or "judged right" in page
 
 
-def test_a_cancel_request_stops_a_running_job_at_the_next_batch(labelled_project, owner,
-                                                                django_capture_on_commit_callbacks):
+def test_a_cancel_request_stops_a_running_job_at_the_next_batch(
+    labelled_project, owner, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=False):
         job = services.create_job(labelled_project, owner, dict(TINY_JOB))
     TrainingJob.objects.filter(pk=job.pk).update(cancel_requested=True)

@@ -1,0 +1,107 @@
+"""Importing datasets: folders, zip archives, images with their masks."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.conf import settings
+
+from annotation.formats.archive import ArchiveRejected, open_archive
+from annotation.formats.pairing import Item, pair
+from annotation.imaging import ImageRejected, decode_mask, encode_png
+from annotation.models import Label
+from annotation.services import add_image, save_label
+from defect_platform.core.events import notify
+
+log = logging.getLogger(__name__)
+MASK_MODES = ("binary", "soft")
+
+
+@dataclass
+class ImportReport:
+    mask_mode: str
+    images: int = 0
+    created: int = 0
+    duplicates: int = 0
+    labelled: int = 0
+    negatives: int = 0
+    errors: list[dict] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def import_items(
+    project,
+    user,
+    items: list[Item],
+    read: Callable[[str], bytes],
+    mask_mode: str,
+    progress: Callable[[int, int], None] | None = None,
+) -> ImportReport:
+    """Import each item on its own; a bad one is reported and the others go on.
+
+    Masks become labels of `user`: binary (>= 128 is defect) or soft (value/255). An all-zero
+    mask makes the image a negative of the project.
+    """
+    if mask_mode not in MASK_MODES:
+        raise ValueError(f"mask mode must be one of {MASK_MODES}")
+    report = ImportReport(mask_mode)
+    for n, item in enumerate(items, 1):
+        try:
+            image, created = add_image(
+                project, read(item.image), item.source_name, user, {"source": item.source_name}
+            )
+        except (ImageRejected, OSError, ArchiveRejected) as exc:
+            report.errors.append({"name": item.image, "reason": str(exc)})
+            continue
+        report.images += 1
+        report.created += created
+        report.duplicates += not created
+        if item.mask and not Label.objects.filter(image=image, annotator=user).exists():
+            try:
+                _label_from_mask(image, user, read(item.mask), mask_mode, report)
+            except (ImageRejected, OSError, ArchiveRejected) as exc:
+                report.errors.append({"name": item.mask, "reason": str(exc)})
+        if progress:
+            progress(n, len(items))
+    notify(project.pk, "images.imported", report.as_dict() | {"errors": len(report.errors)})
+    return report
+
+
+def _label_from_mask(image, user, data: bytes, mask_mode: str, report: ImportReport) -> None:
+    mask = decode_mask(data, image.width, image.height, soft=mask_mode == "soft")
+    if mask.max() < (128 if mask_mode == "binary" else 1):
+        save_label(image, user, "negative", None, False, None)
+        report.negatives += 1
+    else:
+        save_label(image, user, "mask", encode_png(mask), mask_mode == "soft", None)
+        report.labelled += 1
+
+
+def import_folder(project, user, root: Path, mask_mode: str = "binary", progress=None):
+    root = root.resolve()
+    paths = [
+        p.relative_to(root).as_posix()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and not p.is_symlink() and p.resolve().is_relative_to(root)
+    ]
+    items, ignored = pair(paths)
+    report = import_items(
+        project, user, items, lambda rel: (root / rel).read_bytes(), mask_mode, progress
+    )
+    report.ignored = ignored
+    return report
+
+
+def import_zip(project, user, data: bytes, mask_mode: str = "binary", progress=None):
+    archive = open_archive(data, settings.MAX_IMPORT_BYTES)
+    items, ignored = pair(list(archive.members))
+    report = import_items(project, user, items, archive.read, mask_mode, progress)
+    report.errors = archive.rejected + report.errors
+    report.ignored = ignored
+    return report
