@@ -29,12 +29,26 @@ class JobParamsSerializer(serializers.Serializer):
         help_text="stop after this many epochs without validation improvement",
     )
     val_fraction = serializers.FloatField(min_value=0.0, max_value=0.5, default=0.2)
-    augment = serializers.BooleanField(default=True)
+    augment = serializers.ChoiceField(choices=["full", "flips", "none"], default="full")
+    max_minutes = serializers.FloatField(
+        min_value=0.01,
+        max_value=10080,
+        required=False,
+        allow_null=True,
+        help_text="stop training after this much time (the epoch in progress finishes)",
+    )
     min_area = serializers.IntegerField(
         min_value=1,
         required=False,
         allow_null=True,
         help_text="fix the decision rule's minimum defect area instead of choosing it",
+    )
+    fixed_threshold = serializers.FloatField(
+        min_value=0.001,
+        max_value=0.999,
+        required=False,
+        allow_null=True,
+        help_text="skip choosing thresholds: masks and verdicts at this probability",
     )
     encoder = serializers.ChoiceField(
         choices=["mobilenet_v2", "resnet18", "resnet34", "efficientnet-b0"], default="mobilenet_v2"

@@ -19,7 +19,7 @@ from annotation.imaging import to_rgb_array
 from annotation.models import Image, LabelVersion
 from annotation.services import training_labels
 from defect_platform.core.events import notify
-from defect_platform.core.storage import read_bytes, save_bytes, unique_name
+from defect_platform.core.storage import delete_quietly, read_bytes, save_bytes, unique_name
 from training.models import ModelVersion, Promotion, TrainingJob
 
 log = logging.getLogger(__name__)
@@ -27,9 +27,13 @@ MAX_ATTEMPTS = 3
 Status = TrainingJob.Status
 
 
-def create_job(project, user, params: dict) -> TrainingJob:
-    """Freeze the project's current labels into a snapshot and queue a job on them."""
+def create_job(project, user, params: dict, image_ids=None, queue: bool = True) -> TrainingJob:
+    """Freeze the project's current labels (of `image_ids` only, when given) into a snapshot
+    and queue a job on them (`queue=False`: the caller runs it with run_job)."""
     labels = training_labels(project)
+    if image_ids is not None:
+        keep = set(image_ids)
+        labels = {k: v for k, v in labels.items() if k in keep}
     if not labels:
         raise ValidationError(
             {"project": "The project has no labels yet: label some images first."}
@@ -48,7 +52,8 @@ def create_job(project, user, params: dict) -> TrainingJob:
         created_by=user,
         snapshot={str(image_id): v.pk for image_id, v in sorted(labels.items())},
     )
-    enqueue(job)
+    if queue:
+        enqueue(job)
     notify(project.pk, "job.created", job_event(job))
     return job
 
@@ -159,12 +164,15 @@ def run_job(job_id: int) -> None:
         notify(job.project_id, "job.progress", job_event(job) | {"loss": loss})
 
     def on_epoch(epoch, record, checkpoint):
+        # Only the newest checkpoint is kept: it is all a resumed job needs.
+        previous = job.checkpoint.name if job.checkpoint else ""
         name = save_bytes(unique_name(f"projects/{job.project_id}/checkpoints", ".pt"), checkpoint)
         job.history.append(record)
         job.checkpoint, job.epoch = name, epoch
         job.progress = (epoch + 1) / params["epochs"]
         job.heartbeat_at = timezone.now()
         job.save(update_fields=["history", "checkpoint", "epoch", "progress", "heartbeat_at"])
+        delete_quietly(previous)
         _append_log(job, f"epoch {epoch + 1}/{params['epochs']} loss {record['train_loss']:.4f}")
         notify(job.project_id, "job.progress", job_event(job))
 
@@ -228,6 +236,9 @@ def run_job(job_id: int) -> None:
         )
         job.history = result.history
         _finish(job, Status.SUCCEEDED, "")
+    if job.checkpoint:  # the model version holds the weights now
+        delete_quietly(job.checkpoint.name)
+        TrainingJob.objects.filter(pk=job.pk).update(checkpoint="")
 
 
 def _attach_image_ids(job: TrainingJob, result) -> None:
@@ -259,10 +270,12 @@ def train_config(params: dict):
         resize_policy=params.get("resize_policy", "resize"),
         loss=params.get("loss", "bce+dice"),
         patience=params.get("patience"),
-        augment=params.get("augment", True),
+        augment=params.get("augment", "full"),
         val_fraction=params.get("val_fraction", 0.2),
         cost_ratio=params.get("cost_ratio"),
         min_area=params.get("min_area"),
+        fixed_threshold=params.get("fixed_threshold"),
+        max_seconds=params["max_minutes"] * 60 if params.get("max_minutes") else None,
         threads=settings.TRAINING_THREADS,
         weights_file=settings.PRETRAINED_WEIGHTS_PATH or None,
     )

@@ -96,3 +96,19 @@ def test_the_reaper_requeues_a_job_whose_worker_died_then_fails_it(
     services.reap_stale_jobs()
     job.refresh_from_db()
     assert job.status == "failed" and "stopped responding" in job.error
+
+
+def test_a_job_keeps_only_its_newest_checkpoint_and_none_after_success(trained_model, settings):
+    folder = settings.MEDIA_ROOT / f"projects/{trained_model.project_id}/checkpoints"
+    assert not folder.exists() or not any(folder.iterdir())
+    assert not trained_model.job.checkpoint
+
+
+def test_a_time_budget_stops_training_early(labelled_project, owner,
+                                            django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):
+        job = services.create_job(labelled_project, owner,
+                                  dict(TINY_JOB, epochs=500, max_minutes=0.001))
+    services.run_job(job.pk)
+    job.refresh_from_db()
+    assert job.status == "succeeded" and len(job.history) == 1

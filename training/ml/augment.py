@@ -4,8 +4,17 @@ from __future__ import annotations
 
 import albumentations as A  # noqa: N812
 
+LEVELS = ("full", "flips", "none")
 
-def training_transform(seed: int) -> A.Compose:
+
+def training_transform(seed: int, level: str = "full") -> A.Compose | None:
+    """ "full": flips, small affine, brightness/contrast, noise; "flips": flips only."""
+    if level == "none":
+        return None
+    if level == "flips":
+        return A.Compose([A.HorizontalFlip(p=0.5), A.VerticalFlip(p=0.5)], seed=seed)
+    if level != "full":
+        raise ValueError(f"unknown augmentation level {level!r}; choose from {LEVELS}")
     return A.Compose(
         [
             A.HorizontalFlip(p=0.5),

@@ -51,9 +51,11 @@ class TrainConfig:
     max_steps_per_epoch: int | None = None
     val_fraction: float = 0.2
     patience: int | None = None  # epochs without validation improvement before stopping
-    augment: bool = True
+    augment: str = "full"  # "full", "flips" or "none"
+    max_seconds: float | None = None  # stop after the epoch that passes this training time
     cost_ratio: float | None = None  # a missed defect costs this many false rejects
     min_area: int | None = None  # fixes the rule's min area instead of choosing it
+    fixed_threshold: float | None = None  # no choosing: masks and images at this threshold
     threads: int = 1
     device: str = "auto"
     precision: str = "auto"
@@ -192,12 +194,15 @@ def train(
     steps = -(-n // config.batch_size)
     if config.max_steps_per_epoch:
         steps = min(steps, config.max_steps_per_epoch)
+    spent = sum(h["seconds"] for h in history)
     for epoch in range(start_epoch, config.epochs):
         if config.patience is not None and epoch - best["epoch"] > config.patience:
             break
+        if config.max_seconds is not None and spent >= config.max_seconds:
+            break
         model.train()
         rng = np.random.default_rng([config.seed, epoch])
-        transform = training_transform(config.seed * 1000 + epoch) if config.augment else None
+        transform = training_transform(config.seed * 1000 + epoch, config.augment)
         order = rng.permutation(n)
         started, losses = time.perf_counter(), []
         for step in range(steps):
@@ -225,6 +230,7 @@ def train(
             "seconds": round(time.perf_counter() - started, 3),
         }
         history.append(record)
+        spent += record["seconds"]
         watched = val_loss if not np.isnan(val_loss) else record["train_loss"]
         if watched < best["loss"]:
             best = {
@@ -276,10 +282,14 @@ def choose_and_evaluate(model, samples, train_idx, val_idx, config):
         probs[split] = predict_probs(model, [s.image for s in chosen], size, config.resize_policy)
         targets[split] = [s.mask.astype(np.float32) / 255.0 for s in chosen]
     basis = "validation" if val_idx else "train"
-    pixel_threshold = metrics.choose_pixel_threshold(probs[basis], targets[basis])
-    actual = [bool((t >= 0.5).any()) for t in targets[basis]]
-    areas = [config.min_area] if config.min_area else None
-    rule = metrics.choose_decision_rule(probs[basis], actual, config.cost_ratio, areas=areas)
+    if config.fixed_threshold is not None:
+        pixel_threshold = config.fixed_threshold
+        rule = metrics.DecisionRule(config.fixed_threshold, config.min_area or 1, "fixed", 0.0)
+    else:
+        pixel_threshold = metrics.choose_pixel_threshold(probs[basis], targets[basis])
+        actual = [bool((t >= 0.5).any()) for t in targets[basis]]
+        areas = [config.min_area] if config.min_area else None
+        rule = metrics.choose_decision_rule(probs[basis], actual, config.cost_ratio, areas=areas)
     results = {
         split: metrics.evaluate(probs[split], targets[split], pixel_threshold, rule)
         for split in probs

@@ -1,0 +1,60 @@
+import json
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from training import quality
+
+
+class Command(BaseCommand):
+    help = (
+        "Train the default recipe, a plain reference and the soft-label recipe on real data, "
+        "evaluate each on a held-out split over several seeds, and print a table."
+    )
+
+    def add_arguments(self, parser):
+        default_data = Path(__file__).resolve().parents[3].parent / "shared/datasets/magnetic-tile"
+        parser.add_argument("--data", type=Path, default=default_data)
+        parser.add_argument("--positives", default="MT_Blowhole")
+        parser.add_argument("--negatives", default="MT_Free")
+        parser.add_argument(
+            "--n-negatives",
+            type=int,
+            default=None,
+            help="defect-free images to add (default: as many as positives)",
+        )
+        parser.add_argument("--minutes", type=float, default=15.0, help="training time per run")
+        parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+        parser.add_argument(
+            "--recipes", nargs="+", default=list(quality.RECIPES), choices=list(quality.RECIPES)
+        )
+        parser.add_argument("--size", type=int, nargs=2, default=[256, 256])
+        parser.add_argument("--out", type=Path, default=Path("quality.json"))
+
+    def handle(
+        self, data, positives, negatives, n_negatives, minutes, seeds, recipes, size, out, **options
+    ):
+        if not (data / positives).is_dir():
+            raise CommandError(f"{data / positives} is not a folder of images and masks.")
+        results = quality.run(
+            data,
+            positives,
+            negatives,
+            n_negatives,
+            minutes,
+            seeds,
+            recipes,
+            tuple(size),
+            log=self.stdout.write,
+        )
+        rows = quality.summary(results)
+        self.stdout.write(f"\n{'recipe':10s} {'runs':>4s} {'image F1':>16s} {'defect IoU':>16s}")
+        for r in rows:
+            self.stdout.write(
+                f"{r['recipe']:10s} {r['runs']:4d} {r['f1_mean']:8.3f} ± {r['f1_sd']:.3f}"
+                f" {r['iou_mean']:8.3f} ± {r['iou_sd']:.3f}"
+            )
+        out.write_text(
+            json.dumps({"runs": [r.__dict__ for r in results], "summary": rows}, indent=2)
+        )
+        self.stdout.write(f"written to {out}")
