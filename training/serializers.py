@@ -43,6 +43,11 @@ class JobParamsSerializer(serializers.Serializer):
         allow_null=True,
         help_text="fix the decision rule's minimum defect area instead of choosing it",
     )
+    snapshot_from = serializers.IntegerField(
+        min_value=1,
+        required=False,
+        help_text="train on the same snapshot (images, label versions) as this job",
+    )
     fixed_threshold = serializers.FloatField(
         min_value=0.001,
         max_value=0.999,

@@ -29,8 +29,13 @@ Status = TrainingJob.Status
 
 def create_job(project, user, params: dict, image_ids=None, queue: bool = True) -> TrainingJob:
     """Freeze the project's current labels (of `image_ids` only, when given) into a snapshot
-    and queue a job on them (`queue=False`: the caller runs it with run_job)."""
-    labels = training_labels(project)
+    and queue a job on them (`queue=False`: the caller runs it with run_job).
+
+    `params["snapshot_from"]` (a job id) reuses that job's snapshot, so the two are comparable.
+    """
+    params = dict(params)
+    source_id = params.pop("snapshot_from", None)
+    labels = training_labels(project) if source_id is None else _snapshot_of(project, source_id)
     if image_ids is not None:
         keep = set(image_ids)
         labels = {k: v for k, v in labels.items() if k in keep}
@@ -40,6 +45,7 @@ def create_job(project, user, params: dict, image_ids=None, queue: bool = True) 
         )
     if not any(v.kind == LabelVersion.Kind.MASK and v.positive_pixels for v in labels.values()):
         raise ValidationError({"project": "The project has no defect masks, only negatives."})
+    _check_files(labels)
     params = {
         "input_size": [project.input_height, project.input_width],
         "resize_policy": project.resize_policy,
@@ -56,6 +62,32 @@ def create_job(project, user, params: dict, image_ids=None, queue: bool = True) 
         enqueue(job)
     notify(project.pk, "job.created", job_event(job))
     return job
+
+
+def _snapshot_of(project, job_id) -> dict[int, LabelVersion]:
+    source = TrainingJob.objects.filter(pk=job_id, project=project).first()
+    if source is None:
+        raise ValidationError({"snapshot_from": "No training job with that id in this project."})
+    versions = LabelVersion.objects.in_bulk([int(v) for v in source.snapshot.values()])
+    return {int(k): versions[int(v)] for k, v in source.snapshot.items() if int(v) in versions}
+
+
+def _check_files(labels: dict[int, LabelVersion]) -> None:
+    """Refuse before any worker time is spent when stored files have vanished."""
+    images = Image.objects.in_bulk(list(labels))
+    missing = [
+        f"image {pk}"
+        for pk, image in images.items()
+        if not image.file.storage.exists(image.file.name)
+    ]
+    missing += [
+        f"mask of image {pk}"
+        for pk, v in labels.items()
+        if v.mask and not v.mask.storage.exists(v.mask.name)
+    ]
+    if missing:
+        shown = ", ".join(missing[:5]) + (" and more" if len(missing) > 5 else "")
+        raise ValidationError({"project": f"Stored files are missing: {shown}."})
 
 
 def enqueue(job: TrainingJob) -> None:

@@ -104,11 +104,52 @@ def test_a_job_keeps_only_its_newest_checkpoint_and_none_after_success(trained_m
     assert not trained_model.job.checkpoint
 
 
-def test_a_time_budget_stops_training_early(labelled_project, owner,
-                                            django_capture_on_commit_callbacks):
+def test_a_time_budget_stops_training_early(
+    labelled_project, owner, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=False):
-        job = services.create_job(labelled_project, owner,
-                                  dict(TINY_JOB, epochs=500, max_minutes=0.001))
+        job = services.create_job(
+            labelled_project, owner, dict(TINY_JOB, epochs=500, max_minutes=0.001)
+        )
     services.run_job(job.pk)
     job.refresh_from_db()
     assert job.status == "succeeded" and len(job.history) == 1
+
+
+def test_a_job_can_reuse_another_jobs_snapshot(
+    labelled_project, owner, client_for, django_capture_on_commit_callbacks
+):
+    from annotation.models import Image
+
+    client = client_for(owner)
+    with django_capture_on_commit_callbacks(execute=False):
+        first = client.post(f"/api/projects/{labelled_project.pk}/jobs/", TINY_JOB, format="json")
+        image = Image.objects.first()
+        client.post(
+            f"/api/images/{image.pk}/labels/",
+            {"kind": "negative", "base_version": first.json()["snapshot"][str(image.pk)]},
+            format="multipart",
+        )
+        again = client.post(
+            f"/api/projects/{labelled_project.pk}/jobs/",
+            dict(TINY_JOB, snapshot_from=first.json()["id"]),
+            format="json",
+        )
+        fresh = client.post(f"/api/projects/{labelled_project.pk}/jobs/", TINY_JOB, format="json")
+    assert again.json()["snapshot"] == first.json()["snapshot"]
+    assert fresh.json()["snapshot"] != first.json()["snapshot"]  # the new label version
+
+
+def test_a_snapshot_whose_files_vanished_is_refused_before_queueing(
+    labelled_project, owner, client_for
+):
+    from annotation.models import Image
+
+    image = Image.objects.first()
+    image.file.storage.delete(image.file.name)
+    response = client_for(owner).post(
+        f"/api/projects/{labelled_project.pk}/jobs/", TINY_JOB, format="json"
+    )
+    assert response.status_code == 400
+    assert f"image {image.pk}" in response.json()["detail"]
+    assert not TrainingJob.objects.exists()
