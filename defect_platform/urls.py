@@ -11,6 +11,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("projects/", views.project_list, name="projects"),
     path("projects/<int:pk>/", views.project_detail, name="project"),
+    path("projects/<int:pk>/compare/", views.compare_models, name="compare-models"),
     path("images/<int:pk>/label/", views.label_image, name="label-image"),
     path("jobs/<int:pk>/", views.job_detail, name="job"),
     path("live/", views.station_list, name="live"),

@@ -2,6 +2,7 @@
 
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Q
+from django.http import Http404
 from django.shortcuts import redirect, render
 
 from annotation.models import Image
@@ -9,7 +10,7 @@ from defect_platform.core.access import can, get_project_for_user, get_scoped, p
 from defect_platform.core.navigation import landing_for
 from inspection.access import get_station_for_user, records_for_user, stations_for_user
 from training.models import ModelVersion, TrainingJob
-from training.services import worst_images
+from training.services import compare, worst_images
 
 
 @login_required
@@ -90,3 +91,17 @@ def job_detail(request, pk):
         "can_train": can(request.user, job.project, "train"),
     }
     return render(request, "frontend/job_detail.html", context)
+
+
+@login_required
+def compare_models(request, pk):
+    project = get_project_for_user(request.user, pk)
+    pair = [
+        get_scoped(ModelVersion.objects.select_related("job"), request.user, request.GET.get(key))
+        for key in ("a", "b")
+    ]
+    if any(v.project_id != project.pk for v in pair):
+        raise Http404("Compare versions of this project.")
+    return render(
+        request, "frontend/compare.html", {"project": project, "comparison": compare(*pair)}
+    )

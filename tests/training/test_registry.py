@@ -93,3 +93,14 @@ def test_a_cancel_request_stops_a_running_job_at_the_next_batch(
     job.refresh_from_db()
     assert job.status == "cancelled" and job.history == []
     assert not ModelVersion.objects.exists()
+
+
+def test_the_comparison_page_says_whether_the_split_matches(trained_model, owner, outsider):
+    second = _second_version(trained_model)
+    client = Client()
+    client.force_login(owner)
+    url = f"/projects/{trained_model.project_id}/compare/?a={trained_model.pk}&b={second.pk}"
+    page = client.get(url).content.decode()
+    assert "v1 against v2" in page and "different data" in page
+    client.force_login(outsider)
+    assert client.get(url).status_code == 404

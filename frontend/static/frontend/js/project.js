@@ -45,11 +45,14 @@ const trainForm = document.getElementById("train-form");
 trainForm?.addEventListener("submit", async (event) => {
   event.preventDefault();
   const data = new FormData(trainForm);
+  const body = {};
+  const numbers = ["epochs", "batch_size", "lr", "patience", "val_fraction", "seed", "max_minutes", "snapshot_from"];
+  for (const [key, value] of data.entries()) {
+    if (value === "") continue; // left empty: the server's default
+    body[key] = numbers.includes(key) ? Number(value) : value;
+  }
   try {
-    const job = await api(`/api/projects/${projectId}/jobs/`, {
-      method: "POST",
-      body: { epochs: Number(data.get("epochs")), batch_size: Number(data.get("batch_size")) },
-    });
+    const job = await api(`/api/projects/${projectId}/jobs/`, { method: "POST", body });
     toast(`Training job #${job.id} queued`);
     upsertJob({ job: job.id, status: job.status, progress: 0 });
   } catch (err) { toast(err.message, "error"); }
@@ -63,6 +66,23 @@ for (const button of document.querySelectorAll(".promote")) {
     } catch (err) { toast(err.message, "error"); }
   });
 }
+
+const compareLink = document.getElementById("compare-link");
+for (const box of document.querySelectorAll(".compare-pick")) {
+  box.addEventListener("change", () => {
+    const picked = [...document.querySelectorAll(".compare-pick:checked")].map((b) => b.value);
+    const ready = picked.length === 2;
+    compareLink.setAttribute("aria-disabled", String(!ready));
+    compareLink.href = ready ? `/projects/${projectId}/compare/?a=${picked[0]}&b=${picked[1]}` : "#";
+  });
+}
+document.getElementById("rollback")?.addEventListener("click", async () => {
+  try {
+    const version = await api(`/api/projects/${projectId}/models/rollback/`, { method: "POST" });
+    toast(`v${version.number} is in production again`);
+    setTimeout(() => location.reload(), 600);
+  } catch (err) { toast(err.message, "error"); }
+});
 
 const inspectForm = document.getElementById("inspect-form");
 inspectForm?.addEventListener("submit", async (event) => {
