@@ -78,10 +78,6 @@ def focal(
     return (alpha_t * (1 - p_t).pow(gamma) * bce).mean()
 
 
-def bce_dice(logits: torch.Tensor, target: torch.Tensor, pos_weight: float) -> torch.Tensor:
-    return weighted_bce(logits, target, pos_weight) + soft_dice(logits, target)
-
-
 def make_loss(spec: str, pos_weight: float) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
     """A loss from a spec like "bce+dice" or "soft+dice": the sum of the named parts."""
     parts = [p.strip() for p in spec.split("+") if p.strip()]
