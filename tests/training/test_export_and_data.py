@@ -76,6 +76,17 @@ def test_a_soft_label_job_trains_and_reports_undisputed_metrics(trained):
     assert len(result.metrics["validation"]["per_image"]) == len(result.val_indices)
 
 
+def test_export_leaves_the_model_in_eval_mode_and_matches_an_untrained_network():
+    # Untrained BatchNorm statistics are far from any batch's: a graph traced in training
+    # mode, or a model switched back to training by the exporter, shows up at once.
+    model, _ = create_model(ModelConfig(decoder_channels=(32, 16, 8, 8, 8)))
+    model.eval()
+    onnx_bytes = to_onnx(model, (64, 96))
+    assert not model.training
+    inputs = np.random.default_rng(1).random((2, 3, 64, 96), dtype=np.float32)
+    assert parity(model, onnx_bytes, inputs) <= PARITY_TOLERANCE
+
+
 def test_the_onnx_export_matches_torch_probabilities_and_verdicts(trained):
     result, config = trained
     onnx_bytes = to_onnx(result.model, config.input_size)

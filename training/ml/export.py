@@ -27,7 +27,9 @@ class _Probabilities(torch.nn.Module):
 
 
 def to_onnx(model: torch.nn.Module, input_size: tuple[int, int], channels: int = 3) -> bytes:
-    wrapped = _Probabilities(model.eval().cpu().to(memory_format=torch.contiguous_format))
+    # The wrapper must be in eval mode too: the exporter restores the mode it found on the
+    # wrapper, which would otherwise switch the network (and its BatchNorm) to training.
+    wrapped = _Probabilities(model.eval().cpu().to(memory_format=torch.contiguous_format)).eval()
     example = torch.zeros(1, channels, *input_size)
     buf = io.BytesIO()
     # The TorchScript exporter is deliberate: it needs no extra packages and its graphs run
