@@ -12,7 +12,16 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from defect_platform.env import env_bool, env_float, env_int, env_list, env_str, env_url
+from defect_platform.env import (
+    env_bool,
+    env_choice,
+    env_float,
+    env_int,
+    env_list,
+    env_str,
+    env_url,
+)
+from training.ml.runtime import PREFERENCE as RUNTIMES
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("DATA_DIR") or BASE_DIR / "var")
@@ -252,5 +261,12 @@ LOGGING = {
 STATIONS_IN_WEB = env_bool("STATIONS_IN_WEB", True)
 # Threads per inference session in this process (web or station worker).
 INFERENCE_THREADS = env_int("INFERENCE_THREADS", 2, 1)
+# "auto": each model version on the fastest runtime here that its accuracy gate passed.
+# A runtime name forces it (e.g. onnxruntime-fp32 to rule out reduced precision).
+INFERENCE_RUNTIME = env_choice(
+    "INFERENCE_RUNTIME",
+    "auto",
+    ("auto", *RUNTIMES),
+)
 # The most an imported archive may unpack to.
 MAX_IMPORT_BYTES = env_int("MAX_IMPORT_MB", 4096, 1) * 1024 * 1024

@@ -8,7 +8,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from defect_platform.core.access import can, get_project_for_user
-from inspection import engine, services, verdicts
+from inspection import services, verdicts
 from inspection.access import (
     get_record_for_user,
     get_station_for_user,
@@ -23,6 +23,7 @@ from inspection.serializers import (
     StationSerializer,
     VerdictSerializer,
 )
+from training import registry
 
 
 class InspectView(APIView):
@@ -57,7 +58,7 @@ class InspectView(APIView):
             record = services.inspect_uploads(
                 request.user, projects, station, uploads, args["serial"], args["lot"], key
             )
-        except engine.NoModel as exc:
+        except registry.NoModel as exc:
             return Response(
                 {"detail": str(exc), "code": "no_model", "errors": {}},
                 status=status.HTTP_409_CONFLICT,

@@ -13,6 +13,7 @@ from annotation.imaging import ImageRejected, decode_image, encode_png, to_rgb_a
 from defect_platform.core.storage import delete_quietly, save_bytes, unique_name
 from inspection import engine, quality, verdicts
 from inspection.models import InspectionRecord, RecordMask
+from training import registry
 
 
 def inspect_uploads(
@@ -39,7 +40,7 @@ def inspect_uploads(
         except ImageRejected as exc:
             raise ValidationError({"images": f"{camera}: {exc}"}) from None
         views.append((camera, to_rgb_array(data)))
-    models = [engine.load(engine.model_for_project(p)) for p in projects]
+    models = [registry.load(registry.model_for_project(p)) for p in projects]
     results = engine.run(models, views)
     view_quality = {camera: quality.measure(image) for camera, image in views}
     latency_ms = (time.perf_counter() - started) * 1000

@@ -57,6 +57,14 @@ class ModelVersion(models.Model):
     input_width = models.PositiveIntegerField()
     weights = models.FileField(max_length=300)
     onnx = models.FileField(max_length=300, blank=True)
+    # The quantized OpenVINO IR, when the training machine could make one.
+    int8_model = models.FileField(max_length=300, blank=True)
+    int8_weights = models.FileField(max_length=300, blank=True)
+    runtime = models.CharField(
+        max_length=40,
+        default="onnxruntime-fp32",
+        help_text="fastest runtime whose accuracy gate passed (metadata['runtime_gate'] says why)",
+    )
     metadata = models.JSONField(default=dict)
     is_production = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -21,8 +21,7 @@ from annotation.models import Image, LabelVersion
 from annotation.services import add_image, save_label
 from defect_platform.core.models import Project
 from defect_platform.core.storage import read_bytes
-from inspection import engine
-from training import services
+from training import registry, services
 from training.ml.metrics import detection_scores, image_scores
 
 RECIPES = {
@@ -94,7 +93,7 @@ def _split(images: list[Image], labels: dict, held_out: float, seed: int):
 
 def evaluate_held_out(version, images: list[Image], labels: dict) -> tuple[float, float]:
     """Image-level F1 with the version's rule, and IoU of defect pixels pooled over images."""
-    loaded = engine.load(version)
+    loaded = registry.load(version)
     predicted, actual, tp_fp_fn = [], [], np.zeros(3)
     for image in images:
         prob = loaded.predict([to_rgb_array(read_bytes(image.file.name))])[0]

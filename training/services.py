@@ -20,6 +20,7 @@ from annotation.models import Image, LabelVersion
 from annotation.services import training_labels
 from defect_platform.core.events import notify
 from defect_platform.core.storage import delete_quietly, read_bytes, save_bytes, unique_name
+from training import registry
 from training.models import ModelVersion, Promotion, TrainingJob
 
 log = logging.getLogger(__name__)
@@ -163,7 +164,7 @@ def _append_log(job: TrainingJob, line: str) -> None:
 
 def run_job(job_id: int) -> None:
     """Run a queued job to the end (called by the Celery task)."""
-    from training.ml import export
+    from training.ml import export, runtime_gate
     from training.ml.artifact import ModelMeta, weights_bytes
     from training.ml.model import ModelConfig
     from training.ml.train import Cancelled, lower_priority, train
@@ -228,6 +229,19 @@ def run_job(job_id: int) -> None:
         gap = export.parity(result.model, onnx_bytes, probe.astype(np.float32))
         if gap > export.PARITY_TOLERANCE:
             raise RuntimeError(f"the ONNX export differs from torch by {gap:.2e}")
+        gate, int8 = runtime_gate.prepare(
+            onnx_bytes,
+            [s.image for s in samples],
+            [s.mask for s in samples],
+            result.train_indices,
+            result.val_indices,
+            config.input_size,
+            config.resize_policy,
+            result.rule,
+            result.pixel_threshold,
+            settings.TRAINING_THREADS,
+        )
+        _append_log(job, _gate_line(gate))
     except Cancelled:
         _finish(job, Status.CANCELLED, "cancelled by user")
         return
@@ -239,6 +253,12 @@ def run_job(job_id: int) -> None:
     _attach_image_ids(job, result)
     weights = save_bytes(unique_name(folder, ".pt"), weights_bytes(result.model))
     onnx_name = save_bytes(unique_name(folder, ".onnx"), onnx_bytes)
+    int8_names = ("", "")
+    if int8:
+        int8_names = (
+            save_bytes(unique_name(folder, ".int8.xml"), int8[0]),
+            save_bytes(unique_name(folder, ".int8.bin"), int8[1]),
+        )
     metrics = result.metrics | {
         "decision_rule": result.rule.to_dict(),
         "pixel_threshold": result.pixel_threshold,
@@ -258,7 +278,11 @@ def run_job(job_id: int) -> None:
             input_width=config.input_size[1],
             weights=weights,
             onnx=onnx_name,
+            int8_model=int8_names[0],
+            int8_weights=int8_names[1],
+            runtime=gate.chosen,
             metadata={
+                "runtime_gate": gate.to_dict(),
                 "meta": meta.to_json(),
                 "pos_weight": result.pos_weight,
                 "pretrained": result.pretrained,
@@ -271,6 +295,15 @@ def run_job(job_id: int) -> None:
     if job.checkpoint:  # the model version holds the weights now
         delete_quietly(job.checkpoint.name)
         TrainingJob.objects.filter(pk=job.pk).update(checkpoint="")
+
+
+def _gate_line(gate) -> str:
+    parts = [
+        f"{c.runtime}: {c.reason}"
+        + (f" (agreement {c.verdict_agreement:.3f})" if c.verdict_agreement is not None else "")
+        for c in gate.candidates
+    ]
+    return f"serving runtime {gate.chosen} on {gate.images} images; " + "; ".join(parts)
 
 
 def _attach_image_ids(job: TrainingJob, result) -> None:
@@ -412,8 +445,5 @@ def compare(a: ModelVersion, b: ModelVersion) -> dict:
 
 def predict_image(version: ModelVersion, image: Image) -> np.ndarray:
     """The version's probability map for one stored image (uint8, value/255)."""
-    from inspection import engine
-
-    loaded = engine.load(version)
-    prob = loaded.predict([to_rgb_array(read_bytes(image.file.name))])[0]
+    prob = registry.load(version).predict([to_rgb_array(read_bytes(image.file.name))])[0]
     return np.clip(prob * 255 + 0.5, 0, 255).astype(np.uint8)

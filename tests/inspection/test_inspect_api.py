@@ -3,6 +3,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from inspection.models import InspectionRecord
 from tests.conftest import make_image, png_bytes
+from training import registry
+from training.ml import runtime
 
 VERDICT_KEYS = {
     "id",
@@ -43,11 +45,12 @@ def test_inspect_returns_the_verdict_json_of_the_contract(client_for, inspector,
         {
             "project": project.pk,
             "model_version": trained_model.pk,
-            "runtime": "onnxruntime-fp32",
+            "runtime": registry.runtime_for(trained_model),
             "threshold": trained_model.threshold,
             "min_area": trained_model.min_area,
         }
     ]
+    assert verdict["models"][0]["runtime"] in runtime.PREFERENCE
     assert set(verdict["quality"]) == {"view1", "view2"}
     assert set(verdict["quality"]["view1"]) == {"sharpness", "brightness", "clipped"}
     for defect_result in verdict["defects"]:

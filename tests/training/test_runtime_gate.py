@@ -1,0 +1,152 @@
+"""Serving runtimes: which one serves a model version, and the accuracy gate that lets a
+reduced precision (int8, bf16) serve only when it agrees with fp32."""
+
+import numpy as np
+import pytest
+
+from training import registry
+from training.ml import runtime, runtime_gate
+from training.ml.metrics import DecisionRule
+
+HAS_OPENVINO = bool(runtime.openvino_capabilities())
+
+
+def test_auto_takes_the_fastest_runtime_the_gate_passed(monkeypatch):
+    monkeypatch.setattr(
+        runtime,
+        "available",
+        lambda: [runtime.OV_INT8, runtime.OV_BF16, runtime.OV_FP32, "onnxruntime-fp32"],
+    )
+    both = {runtime.OV_INT8, runtime.OV_BF16}
+    assert runtime.resolve("auto", both, has_int8=True) == runtime.OV_INT8
+    assert runtime.resolve("auto", both, has_int8=False) == runtime.OV_BF16
+    assert runtime.resolve("auto", {runtime.OV_INT8}, has_int8=False) == runtime.OV_FP32
+    assert runtime.resolve("auto", set(), has_int8=True) == runtime.OV_FP32
+
+
+def test_a_machine_without_openvino_serves_onnx_runtime_fp32(monkeypatch):
+    monkeypatch.setattr(runtime, "available", lambda: [runtime.ORT_FP32])
+    assert runtime.resolve("auto", {runtime.OV_INT8}, has_int8=True) == runtime.ORT_FP32
+    with pytest.raises(runtime.RuntimeUnavailable, match="not available on this machine"):
+        runtime.resolve(runtime.OV_BF16, {runtime.OV_BF16}, has_int8=False)
+
+
+def test_an_override_is_honoured_but_must_name_something_that_exists(monkeypatch):
+    monkeypatch.setattr(runtime, "available", lambda: list(runtime.PREFERENCE))
+    # An engineer may force a precision the gate refused; "auto" never would.
+    assert runtime.resolve(runtime.OV_BF16, set(), has_int8=False) == runtime.OV_BF16
+    with pytest.raises(runtime.RuntimeUnavailable, match="unknown inference runtime"):
+        runtime.resolve("tensorrt", set(), has_int8=False)
+    with pytest.raises(runtime.RuntimeUnavailable, match="no int8 artifact"):
+        runtime.resolve(runtime.OV_INT8, {runtime.OV_INT8}, has_int8=False)
+
+
+def _scene(n=40, size=32):
+    """Images with a bright square on half of them, and a 'model' that finds bright pixels."""
+    rng = np.random.default_rng(0)
+    images, masks = [], []
+    for i in range(n):
+        image = rng.integers(0, 60, (size, size, 3), dtype=np.uint8)
+        mask = np.zeros((size, size), np.uint8)
+        if i % 2:
+            image[8:20, 8:20] = 230
+            mask[8:20, 8:20] = 255
+        images.append(image)
+        masks.append(mask)
+    return images, masks
+
+
+def _bright(x):
+    # Inputs are ImageNet-normalised; a bright pixel is well above zero in every channel.
+    return (x.mean(axis=1, keepdims=True) > 1.0).astype(np.float32) * 0.9 + 0.05
+
+
+def test_the_gate_passes_a_faithful_runtime_and_refuses_one_that_flips_verdicts():
+    images, masks = _scene()
+    rule = DecisionRule(threshold=0.5, min_area=10, objective="f1", score=1.0)
+
+    def flips_every_fifth(x, calls=[0]):  # noqa: B006 - a counter across batches
+        out = _bright(x)
+        for i in range(len(out)):
+            calls[0] += 1
+            if calls[0] % 5 == 0:
+                out[i] = 0.05 if out[i].max() > 0.5 else 0.95  # the other verdict
+        return out
+
+    report = runtime_gate.check(
+        {runtime.OV_INT8: flips_every_fifth, runtime.OV_BF16: _bright},
+        _bright,
+        images,
+        masks,
+        (32, 32),
+        "resize",
+        rule,
+        0.5,
+    )
+    by_name = {c.runtime: c for c in report.candidates}
+    assert by_name[runtime.OV_BF16].passed and by_name[runtime.OV_BF16].verdict_agreement == 1.0
+    assert by_name[runtime.OV_BF16].iou_delta_pp == 0.0
+    refused = by_name[runtime.OV_INT8]
+    assert not refused.passed
+    assert refused.verdict_agreement == pytest.approx(0.8)
+    assert "verdict agreement 0.800" in refused.reason
+    assert report.chosen == runtime.OV_BF16 and report.images == len(images)
+    assert report.reference_iou == 1.0
+
+
+def test_the_gate_refuses_a_runtime_that_loses_defect_pixels_without_changing_verdicts():
+    images, masks = _scene()
+
+    def thin(x):
+        out = _bright(x)
+        out[:, :, :, ::4] = 0.05  # a quarter of every defect gone; verdicts still NG
+        return out
+
+    report = runtime_gate.check(
+        {runtime.OV_INT8: thin},
+        _bright,
+        images,
+        masks,
+        (32, 32),
+        "resize",
+        DecisionRule(0.5, 10, "f1", 1.0),
+        0.5,
+    )
+    (candidate,) = report.candidates
+    assert candidate.verdict_agreement == 1.0
+    assert candidate.iou_delta_pp < -20 and not candidate.passed
+    assert report.chosen == runtime.ORT_FP32
+
+
+def test_gate_images_are_the_validation_split_topped_up_with_training_images():
+    picked = runtime_gate.gate_indices([1, 2], list(range(10, 300)))
+    assert picked[:2] == [1, 2] and len(picked) == runtime_gate.MIN_GATE_IMAGES
+    assert len(set(picked)) == len(picked)
+
+
+@pytest.mark.django_db
+def test_a_trained_version_records_its_gate_and_serves_each_runtime_close_to_fp32(trained_model):
+    gate = trained_model.metadata["runtime_gate"]
+    names = {c["runtime"] for c in gate["candidates"]}
+    assert names == set(runtime.REDUCED)
+    assert trained_model.runtime == gate["chosen"]
+    assert gate["chosen"] == runtime.ORT_FP32 or gate["chosen"] in runtime.REDUCED
+    for c in gate["candidates"]:
+        assert c["passed"] == (c["reason"] == "within limits")
+    if not HAS_OPENVINO:
+        return
+    assert trained_model.int8_model and trained_model.int8_weights
+    image = np.random.default_rng(3).integers(0, 255, (64, 64, 3), dtype=np.uint8)
+    image[20:36, 20:36] = 255
+    reference = registry.load(trained_model, runtime.ORT_FP32).predict([image])[0]
+    for name, tolerance in (
+        (runtime.OV_FP32, 1e-4),
+        (runtime.OV_BF16, 0.1),
+        (runtime.OV_INT8, 0.1),
+    ):
+        loaded = registry.load(trained_model, name)
+        assert loaded.runtime == name
+        got = loaded.predict([image])[0]
+        assert got.shape == reference.shape
+        assert float(np.abs(got - reference).mean()) <= tolerance / 4, name
+        assert float(np.abs(got - reference).max()) <= tolerance, name

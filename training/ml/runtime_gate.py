@@ -1,0 +1,200 @@
+"""Whether a reduced-precision runtime (int8, bf16) may serve a model: it must give the same
+verdicts as fp32 on the model's own data and lose at most a point of defect IoU.
+
+int8 is calibrated on the project's own training images (NNCF post-training quantization):
+statistics of ImageNet or another product would place the quantization ranges wrongly.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from training.ml import runtime
+from training.ml.data import batch_inputs, fit, normalise, unfit
+from training.ml.metrics import DecisionRule, image_scores
+
+MIN_VERDICT_AGREEMENT = 0.99
+MIN_IOU_DELTA_PP = -1.0
+# Verdict agreement of 0.99 cannot be resolved on a dozen images: the gate tops the validation
+# images up with training images (the question is numerical agreement with fp32, which needs
+# no held-out data) to at least this many.
+MIN_GATE_IMAGES = 100
+MAX_GATE_IMAGES = 300
+CALIBRATION_IMAGES = 64
+
+
+@dataclass
+class Candidate:
+    runtime: str
+    verdict_agreement: float | None = None
+    iou_delta_pp: float | None = None
+    max_abs_diff: float | None = None
+    passed: bool = False
+    reason: str = ""
+
+
+@dataclass
+class GateReport:
+    chosen: str
+    images: int
+    reference_iou: float
+    candidates: list[Candidate]
+
+    @property
+    def passed(self) -> set[str]:
+        return {c.runtime for c in self.candidates if c.passed}
+
+    def to_dict(self) -> dict:
+        return {
+            "chosen": self.chosen,
+            "images": self.images,
+            "reference_iou": self.reference_iou,
+            "limits": {
+                "min_verdict_agreement": MIN_VERDICT_AGREEMENT,
+                "min_iou_delta_pp": MIN_IOU_DELTA_PP,
+            },
+            "candidates": [asdict(c) for c in self.candidates],
+        }
+
+
+def quantize_int8(onnx: bytes, calibration: list[np.ndarray]) -> tuple[bytes, bytes]:
+    """OpenVINO IR (model XML, weights) of the int8 model, calibrated on `calibration`
+    (normalised 3xHxW inputs)."""
+    import nncf
+    import openvino as ov
+
+    model = ov.Core().read_model(model=onnx, weights=ov.Tensor(np.empty(0, np.uint8)))
+    dataset = nncf.Dataset([x[None] for x in calibration])
+    quantized = nncf.quantize(model, dataset, subset_size=len(calibration))
+    folder = Path(tempfile.mkdtemp(prefix="int8-"))
+    try:
+        ov.save_model(quantized, folder / "model.xml", compress_to_fp16=False)
+        return (folder / "model.xml").read_bytes(), (folder / "model.bin").read_bytes()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def calibration_inputs(
+    images: list[np.ndarray], size: tuple[int, int], policy: str, seed: int = 0
+) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    picked = rng.permutation(len(images))[:CALIBRATION_IMAGES]
+    return [normalise(fit(images[i], size, policy)[0]) for i in picked]
+
+
+def gate_indices(val_indices: list[int], train_indices: list[int], seed: int = 0) -> list[int]:
+    """Validation images first, topped up with training images to MIN_GATE_IMAGES."""
+    rng = np.random.default_rng(seed)
+    chosen = list(val_indices)[:MAX_GATE_IMAGES]
+    extra = [int(i) for i in rng.permutation(list(train_indices))]
+    return chosen + extra[: max(0, MIN_GATE_IMAGES - len(chosen))]
+
+
+def _predict_all(run: Callable, images, size, policy, batch=8) -> list[np.ndarray]:
+    out = []
+    for start in range(0, len(images), batch):
+        x, placements = batch_inputs(images[start : start + batch], size, policy)
+        probs = run(x)[:, 0]
+        out += [unfit(p, pl) for p, pl in zip(probs, placements, strict=True)]
+    return out
+
+
+def _verdicts_and_counts(probs, masks, rule: DecisionRule, pixel_threshold: float):
+    verdicts, counts = [], np.zeros(3)
+    for prob, mask in zip(probs, masks, strict=True):
+        verdicts.append(bool(image_scores(prob, [rule.min_area])[0] >= rule.threshold))
+        pred, truth = prob >= pixel_threshold, mask >= 128
+        counts += [
+            np.count_nonzero(pred & truth),
+            np.count_nonzero(pred & ~truth),
+            np.count_nonzero(~pred & truth),
+        ]
+    return verdicts, counts
+
+
+def _iou(counts) -> float:
+    tp, fp, fn = counts
+    return float(tp / (tp + fp + fn)) if tp + fp + fn else 1.0
+
+
+def check(
+    runners: dict[str, Callable],
+    reference: Callable,
+    images: list[np.ndarray],
+    masks: list[np.ndarray],
+    size: tuple[int, int],
+    policy: str,
+    rule: DecisionRule,
+    pixel_threshold: float,
+    skipped: dict[str, str] | None = None,
+) -> GateReport:
+    """Every candidate against the fp32 reference on the same images; the fastest that passes
+    is chosen (`runners` in runtime.PREFERENCE order), else ONNX Runtime fp32."""
+    ref_probs = _predict_all(reference, images, size, policy)
+    ref_verdicts, ref_counts = _verdicts_and_counts(ref_probs, masks, rule, pixel_threshold)
+    reference_iou = _iou(ref_counts)
+    candidates = [Candidate(name, reason=why) for name, why in (skipped or {}).items()]
+    for name, run in runners.items():
+        probs = _predict_all(run, images, size, policy)
+        verdicts, counts = _verdicts_and_counts(probs, masks, rule, pixel_threshold)
+        agreement = float(np.mean([a == b for a, b in zip(verdicts, ref_verdicts, strict=True)]))
+        delta_pp = 100 * (_iou(counts) - reference_iou)
+        diff = max(float(np.abs(a - b).max()) for a, b in zip(probs, ref_probs, strict=True))
+        passed = agreement >= MIN_VERDICT_AGREEMENT and delta_pp >= MIN_IOU_DELTA_PP
+        reason = (
+            "within limits"
+            if passed
+            else f"verdict agreement {agreement:.3f} (needs {MIN_VERDICT_AGREEMENT}), "
+            f"IoU delta {delta_pp:+.2f} pp (needs >= {MIN_IOU_DELTA_PP})"
+        )
+        candidates.append(Candidate(name, agreement, delta_pp, diff, passed, reason))
+    order = {name: i for i, name in enumerate(runtime.PREFERENCE)}
+    candidates.sort(key=lambda c: order.get(c.runtime, len(order)))
+    chosen = next((c.runtime for c in candidates if c.passed), runtime.ORT_FP32)
+    return GateReport(chosen, len(images), reference_iou, candidates)
+
+
+def prepare(
+    onnx: bytes,
+    images: list[np.ndarray],
+    masks: list[np.ndarray],
+    train_indices: list[int],
+    val_indices: list[int],
+    size: tuple[int, int],
+    policy: str,
+    rule: DecisionRule,
+    pixel_threshold: float,
+    threads: int = 1,
+) -> tuple[GateReport, tuple[bytes, bytes] | None]:
+    """Quantize where this machine can, gate every reduced precision, and return the report
+    with the int8 artifact (None when none was made)."""
+    here = runtime.available()
+    skipped = {name: "not available on this machine" for name in runtime.REDUCED - set(here)}
+    int8 = None
+    if runtime.OV_INT8 in here:
+        train_images = [images[i] for i in train_indices] or images
+        int8 = quantize_int8(onnx, calibration_inputs(train_images, size, policy))
+    runners = {
+        name: runtime.open_runner(name, onnx, int8, threads)
+        for name in runtime.PREFERENCE
+        if name in runtime.REDUCED and name in here
+    }
+    picked = gate_indices(val_indices, train_indices)
+    report = check(
+        runners,
+        runtime.open_runner(runtime.ORT_FP32, onnx, threads=threads),
+        [images[i] for i in picked],
+        [masks[i] for i in picked],
+        size,
+        policy,
+        rule,
+        pixel_threshold,
+        skipped,
+    )
+    return report, int8

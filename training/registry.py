@@ -1,0 +1,104 @@
+"""Serving model versions: which version a project inspects with, and the loaded model on the
+runtime chosen for it. Imports no torch, so web processes and station workers stay small.
+
+Loaded models are cached per process by model version (versions are immutable).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+from django.conf import settings
+
+from defect_platform.core.storage import read_bytes
+from training.ml import runtime
+from training.ml.data import batch_inputs, unfit
+from training.ml.meta import ModelMeta
+from training.models import ModelVersion
+
+
+class NoModel(Exception):
+    """A project that has no usable model to inspect with; the message says why."""
+
+
+@dataclass
+class LoadedModel:
+    project_id: int
+    defect_type: str
+    version_id: int
+    version_number: int
+    threshold: float
+    min_area: int
+    pixel_threshold: float
+    meta: ModelMeta
+    runtime: str
+    runner: runtime.Runner
+
+    def predict(self, images: list[np.ndarray]) -> list[np.ndarray]:
+        """Probability maps at each image's own size."""
+        x, placements = batch_inputs(images, tuple(self.meta.input_size), self.meta.resize_policy)
+        probs = self.runner(x)[:, 0]
+        return [unfit(p, pl) for p, pl in zip(probs, placements, strict=True)]
+
+
+_cache: dict[tuple[int, str], LoadedModel] = {}
+_lock = threading.Lock()
+
+
+def runtime_for(version: ModelVersion, requested: str | None = None) -> str:
+    gate = version.metadata.get("runtime_gate", {})
+    passed = {c["runtime"] for c in gate.get("candidates", []) if c.get("passed")}
+    return runtime.resolve(
+        requested or settings.INFERENCE_RUNTIME, passed, bool(version.int8_model)
+    )
+
+
+def load(version: ModelVersion, requested: str | None = None) -> LoadedModel:
+    """The version on its serving runtime (`requested` overrides INFERENCE_RUNTIME)."""
+    try:
+        name = runtime_for(version, requested)
+    except runtime.RuntimeUnavailable as exc:
+        raise NoModel(f"Model version {version.pk}: {exc}") from None
+    key = (version.pk, name)
+    with _lock:
+        cached = _cache.get(key)
+        if cached:
+            return cached
+    if not version.onnx:
+        raise NoModel(f"Model version {version.pk} has no ONNX export; retrain it.")
+    try:
+        meta = ModelMeta.from_json(version.metadata["meta"])
+        int8 = None
+        if name == runtime.OV_INT8:
+            int8 = (read_bytes(version.int8_model.name), read_bytes(version.int8_weights.name))
+        runner = runtime.open_runner(
+            name, read_bytes(version.onnx.name), int8, settings.INFERENCE_THREADS
+        )
+    except Exception as exc:  # storage, metadata and both runtimes raise many types
+        raise NoModel(f"Model version {version.pk} cannot be loaded: {exc}") from None
+    loaded = LoadedModel(
+        project_id=version.project_id,
+        defect_type=version.project.name,
+        version_id=version.pk,
+        version_number=version.number,
+        threshold=version.threshold,
+        min_area=version.min_area,
+        pixel_threshold=version.pixel_threshold,
+        meta=meta,
+        runtime=name,
+        runner=runner,
+    )
+    with _lock:
+        _cache[key] = loaded
+    return loaded
+
+
+def model_for_project(project) -> ModelVersion:
+    """The production version, else the latest one."""
+    versions = ModelVersion.objects.filter(project=project).select_related("project")
+    version = versions.filter(is_production=True).first() or versions.order_by("-number").first()
+    if version is None:
+        raise NoModel(f"Project {project.name!r} has no trained model yet; train one first.")
+    return version
