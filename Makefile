@@ -1,4 +1,4 @@
-.PHONY: run test lint format
+.PHONY: run test bench lint format
 
 # Install (first time) and start the embedded platform with a demo project.
 run:
@@ -7,6 +7,14 @@ run:
 # Install (first time) and run every test tier.
 test:
 	bash deploy/test.sh
+
+# Measure speed and memory on this machine: prints a table, writes bench.json.
+# BENCH_ARGS="--quick" for a fast check, "--out PATH" elsewhere.
+bench:
+	bash deploy/setup.sh
+	mkdir -p "$${DATA_DIR:-var}"
+	.venv/bin/python manage.py migrate --noinput -v 0
+	.venv/bin/python manage.py bench $(BENCH_ARGS)
 
 lint:
 	.venv/bin/ruff check .

@@ -7,6 +7,7 @@ statistics of ImageNet or another product would place the quantization ranges wr
 
 from __future__ import annotations
 
+import logging
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -68,6 +69,8 @@ def quantize_int8(onnx: bytes, calibration: list[np.ndarray]) -> tuple[bytes, by
     (normalised 3xHxW inputs)."""
     import nncf
     import openvino as ov
+
+    nncf.set_log_level(logging.ERROR)  # its progress bars would fill job logs and CI output
 
     model = ov.Core().read_model(model=onnx, weights=ov.Tensor(np.empty(0, np.uint8)))
     dataset = nncf.Dataset([x[None] for x in calibration])

@@ -1,0 +1,98 @@
+"""The whole benchmark: which parts run, at which sizes, in full or quick mode."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from defect_platform.bench import (
+    annotation_save,
+    ensemble,
+    inference,
+    machine,
+    memory,
+    training_step,
+)
+from training.ml.model import ModelConfig
+from training.ml.train import TrainConfig
+
+
+@dataclass
+class Plan:
+    """Full mode measures the real sizes; quick mode (for the test suite) tiny ones, once."""
+
+    quick: bool
+    data: Path
+    train_minutes: float
+    threads: int
+
+    @property
+    def model(self) -> ModelConfig:
+        return inference.TINY if self.quick else ModelConfig()
+
+    @property
+    def line_size(self) -> tuple[int, int]:
+        return (64, 320) if self.quick else inference.LINE_SIZE
+
+    @property
+    def repeats(self) -> int:
+        return 1 if self.quick else 15
+
+
+def run(plan: Plan, log=print) -> dict:
+    figures: dict = {"mode": "quick" if plan.quick else "full", "machine": machine.describe()}
+    if plan.quick:
+        samples, share = inference.synthetic_samples(), 0.5
+        config = TrainConfig(
+            epochs=2,
+            batch_size=4,
+            input_size=(64, 64),
+            seed=0,
+            max_seconds=60.0,
+            threads=plan.threads,
+            augment="flips",
+        )
+        figures["inference.data"] = "synthetic squares"
+    else:
+        if not (plan.data / "MT_Blowhole").is_dir():
+            raise FileNotFoundError(
+                f"{plan.data} does not hold the magnetic-tile folders (MT_Blowhole, MT_Free); "
+                "pass --data, or --quick for a run on synthetic data"
+            )
+        samples = inference.real_samples(plan.data, "MT_Blowhole", "MT_Free")
+        # A third trains, the rest (several hundred images) measures the accuracy deltas.
+        share = 0.3
+        config = TrainConfig(
+            epochs=1000,
+            batch_size=8,
+            input_size=(256, 256),
+            seed=0,
+            max_seconds=plan.train_minutes * 60,
+            threads=plan.threads,
+            resize_policy="letterbox",
+        )
+        figures["inference.data"] = f"magnetic-tile MT_Blowhole + MT_Free ({len(samples)} images)"
+    log("== inference: torch eager fp32 against the engine runtime")
+    found, engine = inference.measure(
+        samples, share, config, plan.model, plan.line_size, plan.repeats, log
+    )
+    figures |= found
+    log("== memory: fresh serving processes")
+    figures |= memory.measure(engine)
+    log("== object: 6 views x 6 models through the engine")
+    figures |= ensemble.measure(engine, plan.model, plan.threads, max(1, plan.repeats // 3))
+    log("== annotation: label saves through the API")
+    sizes = {"256x1248": (256, 1248), "4096": (4096, 4096)}
+    if plan.quick:
+        sizes = {"256x1248": (64, 312), "4096": (256, 256)}
+    figures |= annotation_save.measure(sizes, max(1, plan.repeats // 3))
+    log("== training: one optimiser step, batch 4")
+    figures |= training_step.measure(
+        plan.model, plan.line_size, 4, plan.threads, max(1, plan.repeats // 5)
+    )
+    return figures
+
+
+def default_threads() -> int:
+    return len(os.sched_getaffinity(0))
