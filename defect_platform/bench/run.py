@@ -12,6 +12,8 @@ from defect_platform.bench import (
     inference,
     machine,
     memory,
+    server,
+    serving_load,
     training_step,
 )
 from training.ml.model import ModelConfig
@@ -87,6 +89,14 @@ def run(plan: Plan, log=print) -> dict:
     if plan.quick:
         sizes = {"256x1248": (64, 312), "4096": (256, 256)}
     figures |= annotation_save.measure(sizes, max(1, plan.repeats // 3))
+    log("== serving: a private embedded server, 6 cameras, websocket clients and API load")
+    seconds = 4.0 if plan.quick else 20.0
+    with server.serving(engine, plan.model, cameras=6, fps=5.0, threads=plan.threads) as (
+        url,
+        ids,
+    ):
+        figures |= serving_load.live_latency(url, ids, clients=10, seconds=seconds)
+        figures |= serving_load.inspect_load(url, ids, engine.size, clients=4, seconds=seconds)
     log("== training: one optimiser step, batch 4")
     figures |= training_step.measure(
         plan.model, plan.line_size, 4, plan.threads, max(1, plan.repeats // 5)

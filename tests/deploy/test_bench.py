@@ -21,6 +21,10 @@ REQUIRED = [
     "annotation.save_ms_4096",
     "training.cpu_fp32_step_s",
     "training.cpu_fast_step_s",
+    "live.latency_p50_ms",
+    "live.latency_p95_ms",
+    "api.inspect_rps",
+    "api.inspect_p95_ms",
 ]
 
 
@@ -33,7 +37,7 @@ def test_the_quick_benchmark_measures_every_figure_and_writes_json(tmp_path):
         assert isinstance(figures[key], float), key
         assert key in out.getvalue()
     for key in REQUIRED:
-        if key.endswith(("_ms", "_s", "_mb_1_model", "_mb_6_models")):
+        if key.endswith(("_ms", "_s", "_rps", "_mb_1_model", "_mb_6_models")):
             assert figures[key] > 0, key
     assert figures["inference.engine_runtime"] in runtime.PREFERENCE
     assert figures["inference.speedup_vs_torch"] == pytest.approx(
@@ -43,6 +47,7 @@ def test_the_quick_benchmark_measures_every_figure_and_writes_json(tmp_path):
     # Six models cost more than one: the probe really loads them.
     assert figures["memory.serving_rss_mb_6_models"] > figures["memory.serving_rss_mb_1_model"]
     assert figures["memory.serving_imports_torch"] is False
+    assert figures["live.frames_per_client_s"] > 0 and figures["live.clients"] == 10
     assert figures["machine"]["cores"] >= 1 and figures["machine"]["runtimes"]
 
 
