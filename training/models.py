@@ -4,6 +4,35 @@ from django.db import models
 from defect_platform.core.models import Project
 
 
+class DatasetSnapshot(models.Model):
+    """A frozen training set: which images, with which label versions, and which of them
+    validate. Jobs on one snapshot are comparable; identical snapshots are stored once."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="snapshots")
+    items = models.JSONField(help_text="image id -> label version id")
+    validation = models.JSONField(default=list, help_text="image ids held out for validation")
+    seed = models.IntegerField(default=0)
+    val_fraction = models.FloatField(default=0.2)
+    digest = models.CharField(max_length=64)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "digest"], name="unique_snapshot_content")
+        ]
+
+    def __str__(self) -> str:
+        return f"snapshot {self.pk} ({len(self.items)} images)"
+
+    @property
+    def image_ids(self) -> list[int]:
+        return [int(k) for k in self.items]
+
+
 class TrainingJob(models.Model):
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -16,7 +45,9 @@ class TrainingJob(models.Model):
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="jobs")
     params = models.JSONField(default=dict)
-    snapshot = models.JSONField(default=dict, help_text="image id -> label version id")
+    dataset = models.ForeignKey(
+        DatasetSnapshot, null=True, on_delete=models.PROTECT, related_name="jobs"
+    )
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
     progress = models.FloatField(default=0.0)
     epoch = models.IntegerField(default=0)
@@ -41,6 +72,11 @@ class TrainingJob(models.Model):
 
     def __str__(self) -> str:
         return f"job {self.pk} ({self.status})"
+
+    @property
+    def snapshot(self) -> dict:
+        """image id -> label version id of the frozen training set."""
+        return self.dataset.items if self.dataset else {}
 
 
 class ModelVersion(models.Model):

@@ -72,6 +72,13 @@ class JobParamsSerializer(serializers.Serializer):
 
 class TrainingJobSerializer(serializers.ModelSerializer):
     model_version = serializers.PrimaryKeyRelatedField(read_only=True)
+    snapshot = serializers.JSONField(read_only=True, help_text="image id -> label version id")
+    validation_images = serializers.SerializerMethodField(
+        help_text="image ids of the snapshot's validation split"
+    )
+
+    def get_validation_images(self, job) -> list[int]:
+        return list(job.dataset.validation) if job.dataset else []
 
     class Meta:
         model = TrainingJob
@@ -79,7 +86,9 @@ class TrainingJobSerializer(serializers.ModelSerializer):
             "id",
             "project",
             "params",
+            "dataset",
             "snapshot",
+            "validation_images",
             "status",
             "progress",
             "epoch",

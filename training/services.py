@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import logging
 import socket
 import time
@@ -21,7 +23,8 @@ from annotation.services import training_labels
 from defect_platform.core.events import notify
 from defect_platform.core.storage import delete_quietly, read_bytes, save_bytes, unique_name
 from training import registry
-from training.models import ModelVersion, Promotion, TrainingJob
+from training.ml import runtime
+from training.models import DatasetSnapshot, ModelVersion, Promotion, TrainingJob
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3
@@ -30,23 +33,25 @@ Status = TrainingJob.Status
 
 def create_job(project, user, params: dict, image_ids=None, queue: bool = True) -> TrainingJob:
     """Freeze the project's current labels (of `image_ids` only, when given) into a snapshot
-    and queue a job on them (`queue=False`: the caller runs it with run_job).
+    and queue a job on it (`queue=False`: the caller runs it with run_job).
 
-    `params["snapshot_from"]` (a job id) reuses that job's snapshot, so the two are comparable.
+    `params["snapshot_from"]` (a job id) reuses that job's snapshot, split included, so the
+    two jobs are comparable.
     """
     params = dict(params)
     source_id = params.pop("snapshot_from", None)
-    labels = training_labels(project) if source_id is None else _snapshot_of(project, source_id)
-    if image_ids is not None:
-        keep = set(image_ids)
-        labels = {k: v for k, v in labels.items() if k in keep}
-    if not labels:
-        raise ValidationError(
-            {"project": "The project has no labels yet: label some images first."}
+    if source_id is None:
+        labels = training_labels(project)
+        if image_ids is not None:
+            keep = set(image_ids)
+            labels = {k: v for k, v in labels.items() if k in keep}
+        _check_labels(labels)
+        dataset = freeze(
+            project, user, labels, params.get("seed", 0), params.get("val_fraction", 0.2)
         )
-    if not any(v.kind == LabelVersion.Kind.MASK and v.positive_pixels for v in labels.values()):
-        raise ValidationError({"project": "The project has no defect masks, only negatives."})
-    _check_files(labels)
+    else:
+        dataset = _snapshot_of(project, source_id)
+        _check_labels(dataset_labels(dataset))
     params = {
         "input_size": [project.input_height, project.input_width],
         "resize_policy": project.resize_policy,
@@ -54,10 +59,7 @@ def create_job(project, user, params: dict, image_ids=None, queue: bool = True) 
         **params,
     }
     job = TrainingJob.objects.create(
-        project=project,
-        params=params,
-        created_by=user,
-        snapshot={str(image_id): v.pk for image_id, v in sorted(labels.items())},
+        project=project, params=params, created_by=user, dataset=dataset
     )
     if queue:
         enqueue(job)
@@ -65,12 +67,54 @@ def create_job(project, user, params: dict, image_ids=None, queue: bool = True) 
     return job
 
 
-def _snapshot_of(project, job_id) -> dict[int, LabelVersion]:
-    source = TrainingJob.objects.filter(pk=job_id, project=project).first()
-    if source is None:
+def _check_labels(labels: dict[int, LabelVersion]) -> None:
+    if not labels:
+        raise ValidationError(
+            {"project": "The project has no labels yet: label some images first."}
+        )
+    if not any(v.kind == LabelVersion.Kind.MASK and v.positive_pixels for v in labels.values()):
+        raise ValidationError({"project": "The project has no defect masks, only negatives."})
+    _check_files(labels)
+
+
+def freeze(project, user, labels: dict[int, LabelVersion], seed: int, val_fraction: float):
+    """The snapshot of `labels` with a split stratified by defective/defect-free image; an
+    identical one already stored is reused."""
+    from training.ml.train import stratified_split
+
+    ids = sorted(labels)
+    positive = [
+        labels[i].kind == LabelVersion.Kind.MASK and labels[i].positive_pixels > 0 for i in ids
+    ]
+    _, val = stratified_split(positive, val_fraction, seed)
+    items = {str(i): labels[i].pk for i in ids}
+    validation = [ids[k] for k in val]
+    digest = hashlib.sha256(json.dumps([items, validation], sort_keys=True).encode()).hexdigest()
+    dataset, _ = DatasetSnapshot.objects.get_or_create(
+        project=project,
+        digest=digest,
+        defaults={
+            "items": items,
+            "validation": validation,
+            "seed": seed,
+            "val_fraction": val_fraction,
+            "created_by": user,
+        },
+    )
+    return dataset
+
+
+def dataset_labels(dataset: DatasetSnapshot) -> dict[int, LabelVersion]:
+    versions = LabelVersion.objects.in_bulk([int(v) for v in dataset.items.values()])
+    return {int(k): versions[int(v)] for k, v in dataset.items.items() if int(v) in versions}
+
+
+def _snapshot_of(project, job_id) -> DatasetSnapshot:
+    source = TrainingJob.objects.filter(pk=job_id, project=project).select_related("dataset")
+    source = source.first()
+    if source is None or source.dataset is None:
         raise ValidationError({"snapshot_from": "No training job with that id in this project."})
-    versions = LabelVersion.objects.in_bulk([int(v) for v in source.snapshot.values()])
-    return {int(k): versions[int(v)] for k, v in source.snapshot.items() if int(v) in versions}
+    return source.dataset
 
 
 def _check_files(labels: dict[int, LabelVersion]) -> None:
@@ -123,13 +167,15 @@ def cancel_job(job: TrainingJob) -> TrainingJob:
 
 
 def _load_samples(job: TrainingJob):
+    """The snapshot's samples in image-id order, and the indices of its validation images."""
     from training.ml.train import Sample
 
-    versions = LabelVersion.objects.in_bulk([int(v) for v in job.snapshot.values()])
-    images = Image.objects.in_bulk([int(k) for k in job.snapshot])
+    items = sorted((int(k), int(v)) for k, v in job.dataset.items.items())
+    versions = LabelVersion.objects.in_bulk([v for _, v in items])
+    images = Image.objects.in_bulk([k for k, _ in items])
     samples = []
-    for image_id, version_id in job.snapshot.items():
-        image, version = images.get(int(image_id)), versions.get(int(version_id))
+    for image_id, version_id in items:
+        image, version = images.get(image_id), versions.get(version_id)
         if image is None or version is None:
             raise RuntimeError(f"snapshot item {image_id} is gone from the database")
         try:
@@ -141,7 +187,9 @@ def _load_samples(job: TrainingJob):
         except OSError as exc:
             raise RuntimeError(f"file of image {image_id} is missing or unreadable: {exc}") from exc
         samples.append(Sample(pixels, mask))
-    return samples
+    held = set(job.dataset.validation)
+    validation = [i for i, (image_id, _) in enumerate(items) if image_id in held]
+    return samples, validation
 
 
 def _claim(job_id: int) -> TrainingJob | None:
@@ -210,8 +258,8 @@ def run_job(job_id: int) -> None:
         notify(job.project_id, "job.progress", job_event(job))
 
     try:
-        samples = _load_samples(job)
-        config = train_config(params)
+        samples, validation = _load_samples(job)
+        config = train_config(params, validation)
         model_config = ModelConfig(encoder=params.get("encoder", "mobilenet_v2"))
         result = train(samples, model_config, config, on_step, on_epoch, resume)
         TrainingJob.objects.filter(pk=job.pk).update(device=f"{result.device} {result.precision}")
@@ -308,7 +356,7 @@ def _gate_line(gate) -> str:
 
 def _attach_image_ids(job: TrainingJob, result) -> None:
     """Per-image results name their image, so pages can show the worst ones."""
-    image_ids = [int(k) for k in job.snapshot]
+    image_ids = sorted(job.dataset.image_ids)
     for split, indices in (("train", result.train_indices), ("validation", result.val_indices)):
         for row in result.metrics.get(split, {}).get("per_image", []):
             row["image"] = image_ids[indices[row["index"]]]
@@ -322,7 +370,7 @@ def worst_images(metrics: dict, split: str = "validation", count: int = 8) -> li
     return (wrong + weak)[:count]
 
 
-def train_config(params: dict):
+def train_config(params: dict, validation: list[int] | None = None):
     from training.ml.train import TrainConfig
 
     return TrainConfig(
@@ -337,6 +385,7 @@ def train_config(params: dict):
         patience=params.get("patience"),
         augment=params.get("augment", "full"),
         val_fraction=params.get("val_fraction", 0.2),
+        validation=validation,
         cost_ratio=params.get("cost_ratio"),
         min_area=params.get("min_area"),
         fixed_threshold=params.get("fixed_threshold"),
@@ -407,40 +456,98 @@ def rollback(project, user) -> ModelVersion:
 
 
 def compare(a: ModelVersion, b: ModelVersion) -> dict:
-    """Two versions side by side. Their validation figures are comparable when both jobs
-    trained on the same snapshot with the same split seed."""
+    """Two versions side by side on one set of validation images.
 
-    def figures(v: ModelVersion) -> dict:
-        val = v.metrics.get("validation") or v.metrics.get("train") or {}
-        return {
-            "id": v.pk,
-            "number": v.number,
-            "is_production": v.is_production,
-            "threshold": v.threshold,
-            "min_area": v.min_area,
-            "pixel_threshold": v.pixel_threshold,
-            "pixel_iou": val.get("pixel", {}).get("all", {}).get("iou"),
-            "image_f1": val.get("image", {}).get("f1"),
-            "image_precision": val.get("image", {}).get("precision"),
-            "image_recall": val.get("image", {}).get("recall"),
-            "image_auroc": val.get("image", {}).get("auroc"),
-            "params": v.job.params if v.job else {},
-        }
-
+    On one snapshot the stored validation figures compare directly. Otherwise both versions
+    are re-evaluated on the validation images of the newer one's snapshot that neither
+    trained on, with its label versions, each with its own decision rule.
+    """
     same = bool(
-        a.job
-        and b.job
-        and a.job.snapshot == b.job.snapshot
-        and a.job.params.get("seed") == b.job.params.get("seed")
-        and a.job.params.get("val_fraction") == b.job.params.get("val_fraction")
+        a.job and b.job and a.job.dataset_id is not None and a.job.dataset_id == b.job.dataset_id
     )
-    left, right = figures(a), figures(b)
+    basis = "stored validation split"
+    if same:
+        left, right = _figures(a, _validation_metrics(a)), _figures(b, _validation_metrics(b))
+    else:
+        held_out = _shared_held_out(a, b)
+        if held_out:
+            basis = f"re-evaluated on {len(held_out)} validation images neither trained on"
+            left, right = (_figures(v, _evaluate_on(v, held_out)) for v in (a, b))
+        else:
+            basis = "stored figures of different validation images (no shared held-out images)"
+            left, right = _figures(a, _validation_metrics(a)), _figures(b, _validation_metrics(b))
     deltas = {
         k: right[k] - left[k]
         for k in ("pixel_iou", "image_f1", "image_auroc")
         if isinstance(left[k], float) and isinstance(right[k], float)
     }
-    return {"a": left, "b": right, "same_validation_split": same, "delta_b_minus_a": deltas}
+    comparable = same or basis.startswith("re-evaluated")
+    return {
+        "a": left,
+        "b": right,
+        "same_validation_split": same,
+        "comparable": comparable,
+        "basis": basis,
+        "delta_b_minus_a": deltas,
+    }
+
+
+def _validation_metrics(v: ModelVersion) -> dict:
+    return v.metrics.get("validation") or v.metrics.get("train") or {}
+
+
+def _figures(v: ModelVersion, val: dict) -> dict:
+    return {
+        "id": v.pk,
+        "number": v.number,
+        "is_production": v.is_production,
+        "threshold": v.threshold,
+        "min_area": v.min_area,
+        "pixel_threshold": v.pixel_threshold,
+        "images": val.get("images"),
+        "pixel_iou": val.get("pixel", {}).get("all", {}).get("iou"),
+        "image_f1": val.get("image", {}).get("f1"),
+        "image_precision": val.get("image", {}).get("precision"),
+        "image_recall": val.get("image", {}).get("recall"),
+        "image_auroc": val.get("image", {}).get("auroc"),
+        "params": v.job.params if v.job else {},
+    }
+
+
+def _training_images(v: ModelVersion) -> set[int]:
+    dataset = v.job.dataset if v.job else None
+    if dataset is None:
+        return set()
+    return set(dataset.image_ids) - set(dataset.validation)
+
+
+def _shared_held_out(a: ModelVersion, b: ModelVersion) -> dict[int, LabelVersion]:
+    """Validation images of the newer version's snapshot that neither version trained on."""
+    newer = b if b.number >= a.number else a
+    if not (newer.job and newer.job.dataset):
+        return {}
+    seen = _training_images(a) | _training_images(b)
+    labels = dataset_labels(newer.job.dataset)
+    return {i: labels[i] for i in newer.job.dataset.validation if i not in seen and i in labels}
+
+
+def _evaluate_on(v: ModelVersion, labels: dict[int, LabelVersion]) -> dict:
+    from training.ml.metrics import DecisionRule, evaluate
+
+    # fp32: the comparison is about the models, not about a runtime's rounding.
+    loaded = registry.load(v, runtime.ORT_FP32)
+    images = Image.objects.in_bulk(list(labels))
+    probs, targets = [], []
+    for image_id, version in sorted(labels.items()):
+        pixels = to_rgb_array(read_bytes(images[image_id].file.name))
+        probs.append(loaded.predict([pixels])[0])
+        if version.kind == LabelVersion.Kind.MASK:
+            mask = np.asarray(PILImage.open(io.BytesIO(read_bytes(version.mask.name))))
+            targets.append(mask.astype(np.float32) / 255.0)
+        else:
+            targets.append(np.zeros(pixels.shape[:2], np.float32))
+    rule = DecisionRule(v.threshold, v.min_area, "stored", 0.0)
+    return evaluate(probs, targets, v.pixel_threshold, rule)
 
 
 def predict_image(version: ModelVersion, image: Image) -> np.ndarray:

@@ -139,14 +139,17 @@ def test_a_trained_version_records_its_gate_and_serves_each_runtime_close_to_fp3
     image = np.random.default_rng(3).integers(0, 255, (64, 64, 3), dtype=np.uint8)
     image[20:36, 20:36] = 255
     reference = registry.load(trained_model, runtime.ORT_FP32).predict([image])[0]
-    for name, tolerance in (
-        (runtime.OV_FP32, 1e-4),
-        (runtime.OV_BF16, 0.1),
-        (runtime.OV_INT8, 0.1),
-    ):
+    # Documented deltas (runtime_gate.py): fp32 matches to 1e-4; bf16 and int8 move
+    # probabilities by a few hundredths on average, which the gate then judges by verdicts.
+    limits = {
+        runtime.OV_FP32: (1e-5, 1e-4),
+        runtime.OV_BF16: (runtime_gate.BF16_MEAN_DELTA, 0.25),
+        runtime.OV_INT8: (runtime_gate.INT8_MEAN_DELTA, 0.5),
+    }
+    for name, (mean_limit, max_limit) in limits.items():
         loaded = registry.load(trained_model, name)
         assert loaded.runtime == name
         got = loaded.predict([image])[0]
         assert got.shape == reference.shape
-        assert float(np.abs(got - reference).mean()) <= tolerance / 4, name
-        assert float(np.abs(got - reference).max()) <= tolerance, name
+        assert float(np.abs(got - reference).mean()) <= mean_limit, name
+        assert float(np.abs(got - reference).max()) <= max_limit, name

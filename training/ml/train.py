@@ -50,6 +50,7 @@ class TrainConfig:
     pos_weight: float | None = None  # None: negatives per positive pixel, capped
     max_steps_per_epoch: int | None = None
     val_fraction: float = 0.2
+    validation: list[int] | None = None  # a frozen split: these sample indices validate
     patience: int | None = None  # epochs without validation improvement before stopping
     augment: str = "full"  # "full", "flips" or "none"
     max_seconds: float | None = None  # stop after the epoch that passes this training time
@@ -86,6 +87,26 @@ def split_indices(n: int, val_fraction: float, seed: int) -> tuple[list[int], li
     random.Random(seed).shuffle(order)
     n_val = int(round(n * val_fraction)) if n >= 5 else 0
     return sorted(order[n_val:]), sorted(order[:n_val])
+
+
+def stratified_split(
+    positive: list[bool], val_fraction: float, seed: int
+) -> tuple[list[int], list[int]]:
+    """Train and validation indices holding the same share of defective images: a plain
+    random split of 20 positives can leave validation with one or none, and then neither the
+    decision rule nor the comparison of two models means anything. Each group keeps at least
+    one image for training."""
+    rng = random.Random(seed)
+    train, val = [], []
+    if len(positive) < 5:
+        return list(range(len(positive))), []
+    for flag in (True, False):
+        group = [i for i, p in enumerate(positive) if p == flag]
+        rng.shuffle(group)
+        n_val = min(len(group) - 1, int(round(len(group) * val_fraction))) if group else 0
+        val += group[:n_val]
+        train += group[n_val:]
+    return sorted(train), sorted(val)
 
 
 def seed_everything(seed: int) -> None:
@@ -166,7 +187,12 @@ def train(
     seed_everything(config.seed)
     device = pick_device(config.device)
     precision = pick_precision(device, config.precision)
-    train_idx, val_idx = split_indices(len(samples), config.val_fraction, config.seed)
+    if config.validation is not None:
+        held = set(config.validation)
+        train_idx = [i for i in range(len(samples)) if i not in held]
+        val_idx = sorted(held)
+    else:
+        train_idx, val_idx = split_indices(len(samples), config.val_fraction, config.seed)
     train_set = [samples[i] for i in train_idx]
     val_set = [samples[i] for i in val_idx]
     positive = sum(float((s.mask >= 128).mean()) for s in train_set) / len(train_set)
