@@ -165,6 +165,7 @@ class ProjectImportView(APIView):
                 request.user,
                 form.validated_data["archive"].read(),
                 form.validated_data["masks"],
+                category=form.validated_data.get("category") or None,
             )
         except ArchiveRejected as exc:
             raise ValidationError({"archive": str(exc)}) from None

@@ -9,8 +9,9 @@ from pathlib import Path
 
 from django.conf import settings
 
+from annotation.formats import regions as region_files
 from annotation.formats.archive import ArchiveRejected, open_archive
-from annotation.formats.pairing import Item, pair
+from annotation.formats.pairing import Item, pair, pair_with_regions
 from annotation.imaging import ImageRejected, decode_mask, encode_png
 from annotation.models import Label
 from annotation.services import add_image, save_label
@@ -62,7 +63,14 @@ def import_items(
         report.images += 1
         report.created += created
         report.duplicates += not created
-        if item.mask and not Label.objects.filter(image=image, annotator=user).exists():
+        labelled = Label.objects.filter(image=image, annotator=user).exists()
+        if item.regions is not None and not labelled:
+            try:
+                mask = region_files.rasterise(item.regions, image.height, image.width)
+                _save_mask_label(image, user, mask, "binary", report)
+            except region_files.RegionsRejected as exc:
+                report.errors.append({"name": item.image, "reason": str(exc)})
+        elif item.mask and not labelled:
             try:
                 _label_from_mask(image, user, read(item.mask), mask_mode, report)
             except (ImageRejected, OSError, ArchiveRejected) as exc:
@@ -75,6 +83,10 @@ def import_items(
 
 def _label_from_mask(image, user, data: bytes, mask_mode: str, report: ImportReport) -> None:
     mask = decode_mask(data, image.width, image.height, soft=mask_mode == "soft")
+    _save_mask_label(image, user, mask, mask_mode, report)
+
+
+def _save_mask_label(image, user, mask, mask_mode: str, report: ImportReport) -> None:
     if mask.max() < (128 if mask_mode == "binary" else 1):
         save_label(image, user, "negative", None, False, None)
         report.negatives += 1
@@ -83,25 +95,57 @@ def _label_from_mask(image, user, data: bytes, mask_mode: str, report: ImportRep
         report.labelled += 1
 
 
-def import_folder(project, user, root: Path, mask_mode: str = "binary", progress=None):
+def collect(
+    paths: list[str], read: Callable[[str], bytes], category: str | None = None
+) -> tuple[list[Item], list[str], list[dict]]:
+    """Items to import from a file tree: images named by COCO/VIA annotation files with their
+    regions, the other images paired with mask files; (items, ignored, errors)."""
+    items, errors, rest = [], [], list(paths)
+    for path in [p for p in paths if p.lower().endswith(".json")]:
+        try:
+            data = read(path)
+            kind = region_files.detect(data)
+            if kind is None:
+                continue
+            annotated = region_files.parse(data, category)
+        except (region_files.RegionsRejected, OSError, ArchiveRejected) as exc:
+            errors.append({"name": path, "reason": str(exc)})
+            rest.remove(path)
+            continue
+        found, rest_images, missing = pair_with_regions(rest, annotated, path)
+        items += found
+        errors += missing
+        taken = {i.image for i in found} | {path}
+        rest = [p for p in rest if p not in taken]
+        log.info("%s: %s file with %d images", path, kind, len(annotated))
+    paired, ignored = pair(rest)
+    return items + paired, ignored, errors
+
+
+def import_folder(
+    project, user, root: Path, mask_mode: str = "binary", progress=None, category=None
+):
     root = root.resolve()
     paths = [
         p.relative_to(root).as_posix()
         for p in sorted(root.rglob("*"))
         if p.is_file() and not p.is_symlink() and p.resolve().is_relative_to(root)
     ]
-    items, ignored = pair(paths)
-    report = import_items(
-        project, user, items, lambda rel: (root / rel).read_bytes(), mask_mode, progress
-    )
+
+    def read(rel: str) -> bytes:
+        return (root / rel).read_bytes()
+
+    items, ignored, errors = collect(paths, read, category)
+    report = import_items(project, user, items, read, mask_mode, progress)
+    report.errors = errors + report.errors
     report.ignored = ignored
     return report
 
 
-def import_zip(project, user, data: bytes, mask_mode: str = "binary", progress=None):
+def import_zip(project, user, data: bytes, mask_mode: str = "binary", progress=None, category=None):
     archive = open_archive(data, settings.MAX_IMPORT_BYTES)
-    items, ignored = pair(list(archive.members))
+    items, ignored, errors = collect(list(archive.members), archive.read, category)
     report = import_items(project, user, items, archive.read, mask_mode, progress)
-    report.errors = archive.rejected + report.errors
+    report.errors = archive.rejected + errors + report.errors
     report.ignored = ignored
     return report

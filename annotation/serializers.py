@@ -90,11 +90,19 @@ class SaveLabelSerializer(serializers.Serializer):
 
 
 class ImportRequestSerializer(serializers.Serializer):
-    archive = serializers.FileField(help_text="a zip of images, masks beside them")
+    archive = serializers.FileField(
+        help_text="a zip of images with masks beside them, or with a COCO or VIA JSON file"
+    )
     masks = serializers.ChoiceField(
         choices=["binary", "soft"],
         default="binary",
         help_text="binary: mask values >= 128 are defect; soft: value/255 is the probability",
+    )
+    category = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=200,
+        help_text="the COCO category this project labels, when the file holds several",
     )
 
 

@@ -25,13 +25,16 @@ from training import registry, services
 from training.ml.metrics import detection_scores, image_scores
 
 RECIPES = {
-    # The platform's defaults: augmentations, letterbox, chosen pixel threshold and image rule.
-    "default": {"loss": "bce+dice", "augment": "full", "resize_policy": "letterbox"},
-    # What a plain training script does: stretch, flips, threshold 0.5 for masks and verdicts.
+    # The platform's defaults: a project's resize policy (stretch), full augmentations, bf16
+    # where the CPU has it, and a pixel threshold and image rule chosen on validation.
+    "default": {"loss": "bce+dice", "augment": "full", "resize_policy": "resize"},
+    # What a plain training script does: stretch, flips, fp32, threshold 0.5 for masks and
+    # verdicts.
     "plain": {
         "loss": "bce+dice",
         "augment": "flips",
         "resize_policy": "resize",
+        "precision": "fp32",
         "fixed_threshold": 0.5,
         "min_area": 1,
     },
@@ -39,7 +42,7 @@ RECIPES = {
     "soft": {
         "loss": "soft+dice",
         "augment": "full",
-        "resize_policy": "letterbox",
+        "resize_policy": "resize",
         "consensus": True,
     },
 }

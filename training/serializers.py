@@ -30,6 +30,11 @@ class JobParamsSerializer(serializers.Serializer):
     )
     val_fraction = serializers.FloatField(min_value=0.0, max_value=0.5, default=0.2)
     augment = serializers.ChoiceField(choices=["full", "flips", "none"], default="full")
+    precision = serializers.ChoiceField(
+        choices=["auto", "fp32", "bf16"],
+        default="auto",
+        help_text="auto: bf16 on CPUs with bf16 units, mixed precision on CUDA, else fp32",
+    )
     max_minutes = serializers.FloatField(
         min_value=0.01,
         max_value=10080,

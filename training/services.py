@@ -384,6 +384,7 @@ def train_config(params: dict, validation: list[int] | None = None):
         loss=params.get("loss", "bce+dice"),
         patience=params.get("patience"),
         augment=params.get("augment", "full"),
+        precision=params.get("precision", "auto"),
         val_fraction=params.get("val_fraction", 0.2),
         validation=validation,
         cost_ratio=params.get("cost_ratio"),

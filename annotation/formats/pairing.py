@@ -8,7 +8,7 @@ named like masks/labels/GT beside an images folder.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff"}
@@ -20,6 +20,8 @@ IMAGE_FOLDERS = {"imgs", "images", "image", "img"}
 class Item:
     image: str
     mask: str | None
+    # Regions from a COCO/VIA file (None: no annotation file names this image).
+    regions: list | None = field(default=None, compare=False)
 
     @property
     def source_name(self) -> str:
@@ -75,3 +77,32 @@ def _image_folder_key(image: PurePosixPath) -> tuple[str, str]:
     parent = image.parent
     base = parent.parent if parent.name.lower() in IMAGE_FOLDERS else parent
     return (f"{str(base).lower()}/*", image.stem.lower())
+
+
+def pair_with_regions(
+    paths: list[str], annotated: list, annotation_file: str
+) -> tuple[list[Item], list[str], list[dict]]:
+    """Images named by an annotation file, matched by path relative to the file's folder,
+    then by path from the root, then by file name; (items, unused files, errors)."""
+    base = PurePosixPath(annotation_file).parent
+    files = [PurePosixPath(p) for p in paths if PurePosixPath(p).suffix.lower() in IMAGE_SUFFIXES]
+    by_path = {str(p).lower(): p for p in files}
+    by_name: dict[str, list[PurePosixPath]] = {}
+    for p in files:
+        by_name.setdefault(p.name.lower(), []).append(p)
+    items, errors, used = [], [], set()
+    for entry in annotated:
+        name = entry.file_name.replace("\\", "/").lstrip("/")
+        match = by_path.get(str(base / name).lower()) or by_path.get(name.lower())
+        if match is None:
+            candidates = by_name.get(PurePosixPath(name).name.lower(), [])
+            match = candidates[0] if len(candidates) == 1 else None
+        if match is None or match in used:
+            errors.append(
+                {"name": entry.file_name, "reason": "named in the annotation file, not found"}
+            )
+            continue
+        used.add(match)
+        items.append(Item(str(match), None, entry.regions))
+    unused = sorted(str(p) for p in files if p not in used)
+    return items, unused, errors

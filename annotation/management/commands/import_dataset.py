@@ -11,7 +11,8 @@ from defect_platform.core.models import Project
 class Command(BaseCommand):
     help = (
         "Import a folder or zip of images into a defect project. Masks beside the images "
-        "(<stem>.png next to <stem>.jpg, or masks/ beside images/) become labels."
+        "(<stem>.png next to <stem>.jpg, or masks/ beside images/) become labels, and so do "
+        "the regions of COCO or VIA JSON files in the folder."
     )
 
     def add_arguments(self, parser):
@@ -24,10 +25,13 @@ class Command(BaseCommand):
             help="binary: >= 128 is defect (default); soft: value/255",
         )
         parser.add_argument(
+            "--category", default=None, help="the COCO category to import, if there are several"
+        )
+        parser.add_argument(
             "--user", default=None, help="author of the labels (default: the first superuser)"
         )
 
-    def handle(self, project, path, masks, user, **options):
+    def handle(self, project, path, masks, category, user, **options):
         target = Project.objects.filter(slug=project).first()
         if target is None and project.isdigit():
             target = Project.objects.filter(pk=int(project)).first()
@@ -50,9 +54,9 @@ class Command(BaseCommand):
 
         try:
             if path.is_dir():
-                report = import_folder(target, author, path, masks, progress)
+                report = import_folder(target, author, path, masks, progress, category)
             else:
-                report = import_zip(target, author, path.read_bytes(), masks, progress)
+                report = import_zip(target, author, path.read_bytes(), masks, progress, category)
         except ArchiveRejected as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(
