@@ -42,15 +42,16 @@ class InspectView(APIView):
         data = request.data.copy()
         if "images" not in request.FILES and "image" in request.FILES:
             data.setlist("images", request.FILES.getlist("image"))
+        # Access first: a caller who may not inspect there learns nothing from form errors.
+        station, projects = None, []
+        if data.get("station"):
+            station = get_station_for_user(request.user, data.get("station"))
+            projects = [p for p in station.projects.all() if can(request.user, p, "inspect")]
+        elif data.get("project"):
+            projects = [get_project_for_user(request.user, data.get("project"), "inspect")]
         form = InspectRequestSerializer(data=data)
         form.is_valid(raise_exception=True)
         args = form.validated_data
-        station = None
-        if args.get("station"):
-            station = get_station_for_user(request.user, args["station"])
-            projects = [p for p in station.projects.all() if can(request.user, p, "inspect")]
-        else:
-            projects = [get_project_for_user(request.user, args["project"], "inspect")]
         cameras = args.get("cameras") or [f"view{i + 1}" for i in range(len(args["images"]))]
         uploads = [(c, f.read()) for c, f in zip(cameras, args["images"], strict=True)]
         key = args["idempotency_key"] or request.headers.get("Idempotency-Key", "")[:120]

@@ -70,6 +70,8 @@ class ProjectViewSet(
 
 class MembershipViewSet(viewsets.ModelViewSet):
     serializer_class = MembershipSerializer
+    queryset = Membership.objects.none()  # for the schema; get_queryset scopes by project
+    lookup_value_regex = r"\d+"
     http_method_names = ["get", "post", "patch", "delete"]
 
     def _project(self, capability="view") -> Project:
@@ -88,6 +90,12 @@ class MembershipViewSet(viewsets.ModelViewSet):
 
             raise Http404
         return obj
+
+    def create(self, request, *args, **kwargs):
+        # The role check comes before validation: a caller who may not manage the project
+        # learns nothing from form errors.
+        self._project("manage")
+        return super().create(request, *args, **kwargs)
 
     def perform_create(self, serializer):
         project = self._project("manage")
