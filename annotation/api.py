@@ -1,13 +1,16 @@
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import ValidationError
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotation import services
+from annotation.exporting import export_zip
+from annotation.formats import export
 from annotation.formats.archive import ArchiveRejected
 from annotation.imaging import ImageRejected
 from annotation.importing import import_zip
@@ -181,3 +184,36 @@ class ProjectImportView(APIView):
                 "errors": {"archive": [first["reason"]]},
             }
         return Response(body, status=code)
+
+
+class _FormatIsTheExportFormat(DefaultContentNegotiation):
+    """`?format=` names the export format here, not a DRF renderer; errors answer in JSON."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+class ProjectExportView(APIView):
+    """The project's labels (the ones training uses) as a zip: `coco` (images and a COCO
+    JSON with exact RLE masks), `via` (a VIA project of polygon outlines) or `masks` (images/
+    beside masks/, soft values kept). Import reads each back."""
+
+    content_negotiation_class = _FormatIsTheExportFormat
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("format", str, enum=list(export.FORMATS), default="coco"),
+        ],
+        responses={(200, "application/zip"): OpenApiTypes.BINARY},
+    )
+    def get(self, request, project_pk):
+        project = get_project_for_user(request.user, project_pk, "import")
+        fmt = request.query_params.get("format", "coco")
+        if fmt not in export.FORMATS:
+            raise ValidationError({"format": f"Choose one of {', '.join(export.FORMATS)}."})
+        data, count = export_zip(project, fmt)
+        if not count:
+            raise ValidationError({"project": "The project has no labels to export yet."})
+        response = FileResponse(data, as_attachment=True, filename=f"{project.slug}-{fmt}.zip")
+        response["Content-Type"] = "application/zip"
+        return response

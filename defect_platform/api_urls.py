@@ -27,6 +27,11 @@ urlpatterns = [
         annotation_api.ProjectImportView.as_view(),
         name="api-project-import",
     ),
+    path(
+        "projects/<int:project_pk>/export/",
+        annotation_api.ProjectExportView.as_view(),
+        name="api-project-export",
+    ),
     path("images/<int:pk>/", annotation_api.ImageDetailView.as_view(), name="api-image"),
     path("images/<int:pk>/file/", annotation_api.ImageFileView.as_view(), name="api-image-file"),
     path(

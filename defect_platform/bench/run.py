@@ -72,7 +72,7 @@ def run(plan: Plan, log=print) -> dict:
             seed=0,
             max_seconds=plan.train_minutes * 60,
             threads=plan.threads,
-            resize_policy="letterbox",
+            resize_policy="resize",
         )
         figures["inference.data"] = f"magnetic-tile MT_Blowhole + MT_Free ({len(samples)} images)"
     log("== inference: torch eager fp32 against the engine runtime")

@@ -64,6 +64,7 @@ ROWS = [
     ("GET", "api-project-images", "project", MEMBERS, 404),
     ("POST", "api-project-images", "project", ENGINEERS, 403),  # adding data is importing
     ("POST", "api-project-import", "project", ENGINEERS, 403),
+    ("GET", "api-project-export", "project", ENGINEERS, 403),
     ("GET", "api-image", "image", MEMBERS, 404),
     ("GET", "api-image-file", "image", MEMBERS, 404),
     ("GET", "api-image-labels", "image", MEMBERS, 404),

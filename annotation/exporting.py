@@ -1,0 +1,57 @@
+"""A project's labels as a zip the importer reads back: images with COCO JSON, a VIA project,
+or mask PNGs (see formats/export.py for what each keeps)."""
+
+from __future__ import annotations
+
+import io
+import re
+import tempfile
+import zipfile
+from pathlib import PurePosixPath
+
+import numpy as np
+from PIL import Image as PILImage
+
+from annotation.formats import export
+from annotation.models import LabelVersion
+from annotation.services import training_labels
+from defect_platform.core.storage import read_bytes
+
+
+def _safe_name(image) -> str:
+    source = PurePosixPath(image.source_name or image.file.name).name
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", PurePosixPath(source).stem)[:80] or "image"
+    return f"{image.pk:06d}-{stem}{PurePosixPath(image.file.name).suffix.lower()}"
+
+
+def export_zip(project, fmt: str):
+    """A temporary file holding the zip (rewound), and how many images it holds. The labels
+    are the ones training uses; unsure images are left out."""
+    if fmt not in export.FORMATS:
+        raise ValueError(f"format must be one of {export.FORMATS}")
+    labels = training_labels(project)
+    images = project.images.filter(pk__in=list(labels)).order_by("pk")
+    # Handed to the response, which closes it when sent.
+    out = tempfile.SpooledTemporaryFile(max_size=64 * 1024 * 1024)  # noqa: SIM115
+    entries = []
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as zf:
+        for image in images:
+            name = f"images/{_safe_name(image)}"
+            zf.writestr(name, read_bytes(image.file.name))
+            version = labels[image.pk]
+            mask = None
+            if version.kind == LabelVersion.Kind.MASK:
+                mask = np.asarray(PILImage.open(io.BytesIO(read_bytes(version.mask.name))))
+            entries.append(export.Entry(name, image.width, image.height, mask))
+            if fmt == "masks":
+                blank = np.zeros((image.height, image.width), np.uint8)
+                png = io.BytesIO()
+                PILImage.fromarray(blank if mask is None else mask, mode="L").save(png, "PNG")
+                zf.writestr(f"masks/{PurePosixPath(name).stem}.png", png.getvalue())
+        if fmt == "coco":
+            document = export.coco_document(entries, project.name)
+            zf.writestr("annotations/instances.json", export.to_json(document))
+        elif fmt == "via":
+            zf.writestr("via_project.json", export.to_json(export.via_document(entries)))
+    out.seek(0)
+    return out, len(entries)

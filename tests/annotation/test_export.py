@@ -1,0 +1,126 @@
+"""Export: COCO (exact RLE), VIA (polygon outlines) and mask PNGs, each read back by import."""
+
+import io
+import json
+import zipfile
+
+import numpy as np
+import pytest
+from PIL import Image as PILImage
+
+from annotation.formats import export, regions
+from annotation.importing import import_zip
+from annotation.models import Image, LabelVersion
+from annotation.services import add_image, save_label
+from tests.conftest import make_image, png_bytes
+
+
+def _mask(seed, shape=(48, 64)):
+    """A blob with a hole and a lone pixel: the cases that break naive exporters."""
+    mask = np.zeros(shape, np.uint8)
+    mask[5:30, 10:40] = 255
+    mask[12:20, 20:28] = 0  # hole
+    mask[40, 60 - seed] = 255  # a single pixel
+    return mask
+
+
+@pytest.fixture
+def labelled(project, owner):
+    masks = {}
+    for seed in range(3):
+        image, _ = add_image(project, png_bytes(make_image(seed, (48, 64))), f"p{seed}.png", owner)
+        masks[image.pk] = _mask(seed)
+        save_label(image, owner, "mask", png_bytes(masks[image.pk]), False, None)
+    clean, _ = add_image(project, png_bytes(make_image(9, (48, 64))), "clean.png", owner)
+    save_label(clean, owner, "negative", None, False, None)
+    unsure, _ = add_image(project, png_bytes(make_image(10, (48, 64))), "unsure.png", owner)
+    save_label(unsure, owner, "unsure", None, False, None)
+    return masks
+
+
+def _download(client, project, fmt):
+    response = client.get(f"/api/projects/{project.pk}/export/?format={fmt}")
+    assert response.status_code == 200, response.content[:300]
+    assert response["Content-Type"] == "application/zip"
+    assert f"{project.slug}-{fmt}.zip" in response["Content-Disposition"]
+    return b"".join(response.streaming_content)
+
+
+def _reimport(data, other_project, owner):
+    report = import_zip(other_project, owner, data)
+    assert report.errors == []
+    masks, negatives = {}, 0
+    for image in Image.objects.filter(project=other_project):
+        version = image.labels.get().current_version
+        if version.kind == LabelVersion.Kind.NEGATIVE:
+            negatives += 1
+        else:
+            masks[image.sha256] = np.asarray(PILImage.open(version.mask.path))
+    return masks, negatives
+
+
+def _by_hash(project, masks):
+    return {Image.objects.get(pk=pk).sha256: m for pk, m in masks.items()}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("fmt", ["coco", "masks"])
+def test_coco_and_mask_exports_round_trip_exactly(
+    fmt, labelled, project, other_project, owner, client_for
+):
+    data = _download(client_for(owner), project, fmt)
+    names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+    assert sum(n.startswith("images/") for n in names) == 4  # the unsure image stays out
+    masks, negatives = _reimport(data, other_project, owner)
+    assert negatives == 1
+    expected = _by_hash(project, labelled)
+    assert set(masks) == set(expected)
+    for key, mask in expected.items():
+        assert np.array_equal(masks[key], mask)
+
+
+@pytest.mark.django_db
+def test_the_coco_file_is_standard_rle_that_pycocotools_reads(labelled, project, owner, client_for):
+    from pycocotools import mask as coco_mask
+
+    data = _download(client_for(owner), project, "coco")
+    doc = json.loads(zipfile.ZipFile(io.BytesIO(data)).read("annotations/instances.json"))
+    assert doc["categories"] == [{"id": 1, "name": project.name, "supercategory": "defect"}]
+    assert len(doc["images"]) == 4 and len(doc["annotations"]) == 3
+    for ann in doc["annotations"]:
+        assert isinstance(ann["segmentation"]["counts"], str) and ann["iscrowd"] == 1
+        rle = {"size": ann["segmentation"]["size"], "counts": ann["segmentation"]["counts"]}
+        decoded = coco_mask.decode(rle)
+        assert int(decoded.sum()) == ann["area"]
+
+
+@pytest.mark.django_db
+def test_via_export_traces_outlines_and_keeps_lone_pixels(
+    labelled, project, other_project, owner, client_for
+):
+    data = _download(client_for(owner), project, "via")
+    masks, negatives = _reimport(data, other_project, owner)
+    assert negatives == 1
+    for key, mask in _by_hash(project, labelled).items():
+        got = masks[key] >= 128
+        truth = mask >= 128
+        outline = truth.copy()
+        outline[12:20, 20:28] = True  # polygons cannot hold holes: the hole comes back filled
+        assert np.array_equal(got, outline)
+
+
+def test_via_polygons_read_back_through_the_region_parser():
+    mask = np.zeros((20, 20), np.uint8)
+    mask[3:9, 4:15] = 255
+    doc = export.via_document([export.Entry("a.png", 20, 20, mask)])
+    (annotated,) = regions.parse(export.to_json(doc))
+    assert np.array_equal(regions.rasterise(annotated.regions, 20, 20), mask)
+
+
+@pytest.mark.django_db
+def test_an_unknown_format_or_an_empty_project_is_a_clear_400(project, owner, client_for):
+    client = client_for(owner)
+    response = client.get(f"/api/projects/{project.pk}/export/?format=yolo")
+    assert response.status_code == 400 and "coco" in response.json()["detail"]
+    response = client.get(f"/api/projects/{project.pk}/export/?format=coco")
+    assert response.status_code == 400 and "no labels" in response.json()["detail"]
