@@ -22,6 +22,7 @@ from annotation.services import add_image, save_label
 from defect_platform.core.models import Project
 from defect_platform.core.storage import read_bytes
 from training import registry, services
+from training.ml import runtime
 from training.ml.metrics import detection_scores, image_scores
 
 RECIPES = {
@@ -96,7 +97,7 @@ def _split(images: list[Image], labels: dict, held_out: float, seed: int):
 
 def evaluate_held_out(version, images: list[Image], labels: dict) -> tuple[float, float]:
     """Image-level F1 with the version's rule, and IoU of defect pixels pooled over images."""
-    loaded = registry.load(version)
+    loaded = registry.load(version, runtime.ORT_FP32)  # the model, not a runtime's rounding
     predicted, actual, tp_fp_fn = [], [], np.zeros(3)
     for image in images:
         prob = loaded.predict([to_rgb_array(read_bytes(image.file.name))])[0]
