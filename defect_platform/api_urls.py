@@ -83,6 +83,7 @@ urlpatterns = [
     ),
     path("inspect/", inspection_api.InspectView.as_view(), name="api-inspect"),
     path("stations/", inspection_api.StationListView.as_view(), name="api-stations"),
+    path("placement/", inspection_api.PlacementView.as_view(), name="api-placement"),
     path("stations/<int:pk>/", inspection_api.StationDetailView.as_view(), name="api-station"),
     path("records/", inspection_api.RecordListView.as_view(), name="api-records"),
     path("records/<int:pk>/", inspection_api.RecordDetailView.as_view(), name="api-record"),

@@ -16,6 +16,7 @@ urlpatterns = [
     path("jobs/<int:pk>/", views.job_detail, name="job"),
     path("live/", views.station_list, name="live"),
     path("live/<int:pk>/", views.station_live, name="station-live"),
+    path("live/placement/", views.placement, name="placement"),
     path("audit/", views.audit, name="audit"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),

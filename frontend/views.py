@@ -73,6 +73,11 @@ def station_live(request, pk):
 
 
 @login_required
+def placement(request):
+    return render(request, "frontend/placement.html")
+
+
+@login_required
 def audit(request):
     records = records_for_user(request.user).select_related("station")[:200]
     return render(request, "frontend/audit.html", {"records": records})

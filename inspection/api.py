@@ -2,13 +2,14 @@ from django.http import FileResponse, Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
+from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from defect_platform.core.access import can, get_project_for_user
-from inspection import services, verdicts
+from inspection import placement, services, verdicts
 from inspection.access import (
     get_record_for_user,
     get_station_for_user,
@@ -19,6 +20,7 @@ from inspection.access import (
 from inspection.models import RecordMask
 from inspection.serializers import (
     InspectRequestSerializer,
+    PlacementSerializer,
     RecordSerializer,
     StationSerializer,
     VerdictSerializer,
@@ -106,3 +108,17 @@ class RecordMaskView(APIView):
         if mask is None or (visible is not None and mask.project_id not in visible):
             raise Http404("Not found.")
         return FileResponse(mask.file.open("rb"), content_type="image/png")
+
+
+class PlacementView(APIView):
+    """Surface coverage of cameras around a cylindrical part: share of the circumference
+    inspected, overlaps, blind spots, coverage along the axis, and a suggested layout."""
+
+    @extend_schema(parameters=[PlacementSerializer], responses={200: OpenApiTypes.OBJECT})
+    def get(self, request):
+        form = PlacementSerializer(data=request.query_params)
+        form.is_valid(raise_exception=True)
+        try:
+            return Response(placement.analyse(placement.Setup(**form.validated_data)))
+        except placement.PlacementError as exc:
+            raise ValidationError({"distance": str(exc)}) from None

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from training.ml.data import batch_inputs
 from training.ml.metrics import image_scores
 from training.registry import LoadedModel
 
@@ -40,11 +41,19 @@ def judge_view(camera: str, prob: np.ndarray, model: LoadedModel) -> ViewResult:
 
 
 def run(models: list[LoadedModel], views: list[tuple[str, np.ndarray]]):
-    """Every model on every view: [(model, [ViewResult per view])]."""
+    """Every model on every view: [(model, [ViewResult per view])].
+
+    Views are resized and normalised once per input size and policy, not once per model: six
+    defect models of one architecture share that work.
+    """
     images = [image for _, image in views]
+    prepared: dict[tuple, tuple] = {}
     results = []
     for model in models:
-        probs = model.predict(images)
+        key = (tuple(model.meta.input_size), model.meta.resize_policy)
+        if key not in prepared:
+            prepared[key] = batch_inputs(images, *key)
+        probs = model.predict_prepared(*prepared[key])
         results.append(
             (
                 model,

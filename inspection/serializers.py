@@ -94,3 +94,16 @@ class RecordSerializer(serializers.ModelSerializer):
             "created_at",
         ]
         read_only_fields = fields
+
+
+class PlacementSerializer(serializers.Serializer):
+    radius = serializers.FloatField(min_value=1e-6, max_value=1e6, help_text="part radius")
+    length = serializers.FloatField(min_value=1e-6, max_value=1e6, help_text="part length")
+    cameras = serializers.IntegerField(min_value=1, max_value=64)
+    distance = serializers.FloatField(
+        min_value=1e-6, max_value=1e7, help_text="from the part's axis to each camera"
+    )
+    fov_deg = serializers.FloatField(min_value=0.1, max_value=179, help_text="across the axis")
+    vfov_deg = serializers.FloatField(min_value=0.1, max_value=179, help_text="along the axis")
+    max_incidence_deg = serializers.FloatField(min_value=1, max_value=89, default=60.0)
+    start_deg = serializers.FloatField(min_value=-360, max_value=360, default=0.0)

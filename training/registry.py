@@ -39,6 +39,10 @@ class LoadedModel:
     def predict(self, images: list[np.ndarray]) -> list[np.ndarray]:
         """Probability maps at each image's own size."""
         x, placements = batch_inputs(images, tuple(self.meta.input_size), self.meta.resize_policy)
+        return self.predict_prepared(x, placements)
+
+    def predict_prepared(self, x: np.ndarray, placements) -> list[np.ndarray]:
+        """The same for inputs already placed and normalised (data.batch_inputs)."""
         probs = self.runner(x)[:, 0]
         return [unfit(p, pl) for p, pl in zip(probs, placements, strict=True)]
 

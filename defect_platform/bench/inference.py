@@ -149,7 +149,13 @@ def measure(
         runner = runtime.open_runner(name, line_onnx, line_int8, config.threads)
         per_runtime[f"inference.runtime_ms.{name}"] = median_ms(lambda r=runner: r(x), repeats)
     engine_ms = per_runtime[f"inference.runtime_ms.{chosen}"]
-    return per_runtime | {
+    gate_figures = {}
+    for c in gate.candidates:
+        if c.verdict_agreement is not None:
+            gate_figures[f"inference.gate.{c.runtime}.verdict_agreement"] = c.verdict_agreement
+            gate_figures[f"inference.gate.{c.runtime}.iou_delta_pp"] = c.iou_delta_pp
+        gate_figures[f"inference.gate.{c.runtime}.passed"] = c.passed
+    return per_runtime | gate_figures | {
         "inference.torch_eager_fp32_ms": torch_ms,
         "inference.engine_ms": engine_ms,
         "inference.engine_runtime": chosen,

@@ -164,3 +164,15 @@ def test_inspect_an_image_from_the_project_page(page, tmp_path):
     assert '"verdict"' in result and '"models"' in result
     page.goto("/audit/")
     assert page.locator("table.table tbody tr").count() >= 1
+
+
+def test_the_placement_helper_draws_coverage_and_blind_spots(page):
+    page.goto("/live/placement/")
+    page.wait_for_selector("#placement[data-ready]")
+    assert page.locator("#placement-diagram .camera").count() == 3
+    page.fill("input[name=cameras]", "2")
+    page.fill("input[name=distance]", "4")
+    page.click("#placement-form button")
+    page.wait_for_function("document.querySelectorAll('#placement-diagram .camera').length === 2")
+    assert page.locator("#placement-diagram .blind").count() == 2
+    assert "Use at least" in page.inner_text("#placement-suggestion")
