@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import json
+from urllib.parse import parse_qs
+
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
@@ -9,9 +12,25 @@ from inspection.access import get_station_for_user
 
 
 class StationLiveConsumer(AsyncWebsocketConsumer):
-    """Streams a station's camera frames as binary messages (see live.pack_frame)."""
+    """Streams a station's camera frames as binary messages (see live.pack_frame).
+
+    A client that connects with `?ack=1` sends `{"ack": n}` after showing n frames; the
+    server then keeps at most `WINDOW` frames in flight to it and, while the window is full,
+    holds only the newest frame per camera (latest frame wins). A slow browser sees the line
+    as it is now instead of a growing backlog; the header's `dropped` counts what it skipped.
+    """
+
+    WINDOW = 2  # frames per camera in flight
 
     station = None
+    flow = False
+    in_flight = 0
+    window = WINDOW
+    dropped = 0
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.pending: dict[int, dict] = {}
 
     async def connect(self):
         await self.accept()
@@ -20,6 +39,9 @@ class StationLiveConsumer(AsyncWebsocketConsumer):
         )
         if self.station is None:
             return
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
+        self.flow = query.get("ack", ["0"])[0] == "1"
+        self.window = self.WINDOW * max(1, len(self.station.cameras))
         await self.channel_layer.group_add(live.station_group(self.station.pk), self.channel_name)
         if settings.STATIONS_IN_WEB:
             live.watch(self.station)
@@ -33,6 +55,31 @@ class StationLiveConsumer(AsyncWebsocketConsumer):
         if settings.STATIONS_IN_WEB:
             live.unwatch(self.station.pk)
 
+    async def receive(self, text_data=None, bytes_data=None):
+        if not (self.flow and text_data):
+            return
+        try:
+            acked = int(json.loads(text_data).get("ack", 0))
+        except (ValueError, TypeError, AttributeError):
+            return
+        self.in_flight = max(0, self.in_flight - max(0, acked))
+        # Oldest capture first, so cameras stay in step.
+        for index, message in sorted(self.pending.items(), key=lambda kv: kv[1]["seq"]):
+            if self.in_flight >= self.window:
+                break
+            del self.pending[index]
+            await self._send_frame(message)
+
     async def station_frame(self, message):
+        if self.flow and self.in_flight >= self.window:
+            if message["index"] in self.pending:
+                self.dropped += 1
+            self.pending[message["index"]] = message
+            return
+        await self._send_frame(message)
+
+    async def _send_frame(self, message):
         header = {k: message[k] for k in ("camera", "index", "seq", "ts")}
+        header["dropped"] = self.dropped
+        self.in_flight += 1
         await self.send(bytes_data=live.pack_frame(header, message["jpeg"]))

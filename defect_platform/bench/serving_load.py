@@ -83,6 +83,7 @@ async def _watch(uri: str, seconds: float, warmup: float, out: list[float], coun
             if isinstance(message, str):
                 continue  # status messages
             header, _ = unpack_frame(message)
+            await ws.send('{"ack":1}')  # shown: as the live page does
             received += 1
             if time.monotonic() - started >= warmup:
                 out.append((time.time() - header["ts"]) * 1000)
@@ -92,7 +93,7 @@ async def _watch(uri: str, seconds: float, warmup: float, out: list[float], coun
 def live_latency(url: str, ids: dict, clients: int, seconds: float, warmup: float = 2.0) -> dict:
     uri = (
         url.replace("http://", "ws://")
-        + f"/ws/stations/{ids['station']}/live/?token={ids['token']}"
+        + f"/ws/stations/{ids['station']}/live/?token={ids['token']}&ack=1"
     )
     latencies: list[float] = []
     counts: list[int] = []

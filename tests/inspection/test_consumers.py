@@ -88,6 +88,36 @@ def test_a_station_streams_different_frames_from_each_camera(inspector, outsider
     asyncio.run(scenario())
 
 
+def test_a_slow_client_gets_the_newest_frames_not_a_backlog(inspector, project):
+    station = Station.objects.create(name="Line", fps=10.0)
+    station.projects.set([project])
+    token = _token(inspector)
+
+    async def frame(client):
+        message = await client.receive_output(timeout=10)
+        assert message["type"] == "websocket.send", message
+        return unpack_frame(message["bytes"])[0]
+
+    async def scenario():
+        client = WebsocketCommunicator(
+            application, f"/ws/stations/{station.pk}/live/?token={token}&ack=1", headers=ORIGIN
+        )
+        assert (await client.connect())[0]
+        window = [await frame(client) for _ in range(4)]  # 2 cameras x 2 frames in flight
+        assert await client.receive_nothing(timeout=2.0)  # nothing more until acknowledged
+        await client.send_to(text_data='{"ack": 4}')
+        fresh = [await frame(client) for _ in range(2)]
+        await client.disconnect()
+        last_seen = max(h["seq"] for h in window)
+        # Only the newest frame per camera was kept while the browser was busy.
+        assert {h["camera"] for h in fresh} == {"cam1", "cam2"}
+        assert min(h["seq"] for h in fresh) >= last_seen + 3
+        assert fresh[-1]["dropped"] > 0
+        assert all(h["dropped"] == 0 for h in window)
+
+    asyncio.run(scenario())
+
+
 def test_websockets_from_foreign_origins_are_refused(owner, project):
     async def scenario():
         client = WebsocketCommunicator(

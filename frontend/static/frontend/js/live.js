@@ -1,4 +1,6 @@
 // Live station view: binary frames (4-byte header length, JSON header, JPEG) per camera.
+// Each frame is acknowledged once shown, so the server sends the newest frames instead of
+// queueing a backlog when this browser falls behind (latest frame wins).
 import { socketUrl } from "./api.js";
 
 const root = document.getElementById("live");
@@ -6,6 +8,7 @@ const stationId = root.dataset.station;
 const conn = document.getElementById("conn");
 const counter = document.getElementById("frame-count");
 const fpsOut = document.getElementById("fps");
+const skipped = document.getElementById("skipped");
 const cameras = new Map();
 for (const fig of root.querySelectorAll(".camera")) {
   cameras.set(Number(fig.dataset.index), {
@@ -21,6 +24,11 @@ function rate(times, now) {
   return times.length / 2;
 }
 
+let socket = null;
+function ack() {
+  if (socket && socket.readyState === WebSocket.OPEN) socket.send('{"ack":1}');
+}
+
 function onFrame(buffer) {
   const view = new DataView(buffer);
   const length = view.getUint32(0);
@@ -31,15 +39,17 @@ function onFrame(buffer) {
   total += 1;
   arrivals.push(now);
   counter.textContent = String(total);
-  if (!cam) return;
+  if (!cam) { ack(); return; }
   const url = URL.createObjectURL(jpeg);
   const old = cam.url;
-  cam.img.onload = () => { if (old) URL.revokeObjectURL(old); };
+  cam.img.onload = () => { if (old) URL.revokeObjectURL(old); ack(); };
+  cam.img.onerror = ack;
   cam.img.src = url;
   cam.url = url;
   cam.img.dataset.seq = header.seq;
   cam.times.push(now);
   cam.age.textContent = Math.max(0, Math.round(Date.now() - header.ts * 1000));
+  if (skipped) skipped.textContent = String(header.dropped || 0);
 }
 
 setInterval(() => {
@@ -50,7 +60,8 @@ setInterval(() => {
 
 let delay = 500;
 function connect() {
-  const ws = new WebSocket(socketUrl(`/ws/stations/${stationId}/live/`));
+  const ws = new WebSocket(socketUrl(`/ws/stations/${stationId}/live/?ack=1`));
+  socket = ws;
   ws.binaryType = "arraybuffer";
   ws.onopen = () => { delay = 500; conn.textContent = "live"; conn.className = "badge badge-live"; };
   ws.onmessage = (message) => { if (message.data instanceof ArrayBuffer) onFrame(message.data); };
