@@ -33,7 +33,7 @@ def export_zip(project, fmt: str):
     images = project.images.filter(pk__in=list(labels)).order_by("pk")
     # Handed to the response, which closes it when sent.
     out = tempfile.SpooledTemporaryFile(max_size=64 * 1024 * 1024)  # noqa: SIM115
-    entries = []
+    entries, manifest = [], []
     with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as zf:
         for image in images:
             name = f"images/{_safe_name(image)}"
@@ -47,11 +47,29 @@ def export_zip(project, fmt: str):
                 blank = np.zeros((image.height, image.width), np.uint8)
                 png = io.BytesIO()
                 PILImage.fromarray(blank if mask is None else mask, mode="L").save(png, "PNG")
-                zf.writestr(f"masks/{PurePosixPath(name).stem}.png", png.getvalue())
+                mask_name = f"masks/{PurePosixPath(name).stem}.png"
+                zf.writestr(mask_name, png.getvalue())
+                manifest.append(
+                    {
+                        "image": name,
+                        "mask": mask_name,
+                        "kind": version.kind,
+                        "soft": version.is_soft,
+                        "label_version": version.pk,
+                        "author": version.author.username,
+                        "source_name": image.source_name,
+                        "sha256": image.sha256,
+                        "width": image.width,
+                        "height": image.height,
+                    }
+                )
         if fmt == "coco":
             document = export.coco_document(entries, project.name)
             zf.writestr("annotations/instances.json", export.to_json(document))
         elif fmt == "via":
             zf.writestr("via_project.json", export.to_json(export.via_document(entries)))
+        else:
+            document = {"project": project.name, "slug": project.slug, "items": manifest}
+            zf.writestr("manifest.json", export.to_json(document))
     out.seek(0)
     return out, len(entries)

@@ -124,3 +124,20 @@ def test_an_unknown_format_or_an_empty_project_is_a_clear_400(project, owner, cl
     assert response.status_code == 400 and "coco" in response.json()["detail"]
     response = client.get(f"/api/projects/{project.pk}/export/?format=coco")
     assert response.status_code == 400 and "no labels" in response.json()["detail"]
+
+
+@pytest.mark.django_db
+def test_the_masks_export_has_a_manifest_and_the_command_writes_the_same(
+    labelled, project, owner, tmp_path, client_for
+):
+    from django.core.management import call_command
+
+    call_command("export_dataset", project.slug, str(tmp_path / "out.zip"))
+    archive = zipfile.ZipFile(tmp_path / "out.zip")
+    manifest = json.loads(archive.read("manifest.json"))
+    kinds = sorted(item["kind"] for item in manifest["items"])
+    assert kinds == ["mask", "mask", "mask", "negative"]
+    for item in manifest["items"]:
+        assert item["mask"] in archive.namelist() and item["image"] in archive.namelist()
+        assert item["author"] == "owner" and len(item["sha256"]) == 64
+    assert not list(tmp_path.glob("*.partial"))
