@@ -1,4 +1,4 @@
-from django.http import FileResponse
+from django.http import FileResponse, HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
@@ -8,11 +8,11 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotation import services
+from annotation import agreement, services
 from annotation.exporting import export_zip
 from annotation.formats import export
 from annotation.formats.archive import ArchiveRejected
-from annotation.imaging import ImageRejected
+from annotation.imaging import ImageRejected, encode_png
 from annotation.importing import import_zip
 from annotation.models import Image, LabelVersion
 from annotation.serializers import (
@@ -217,3 +217,49 @@ class ProjectExportView(APIView):
         response = FileResponse(data, as_attachment=True, filename=f"{project.slug}-{fmt}.zip")
         response["Content-Type"] = "application/zip"
         return response
+
+
+class ProjectAgreementView(APIView):
+    """How far the project's annotators agree: per image (pairwise IoU and Dice), per
+    annotator (mean IoU with the others), per project (IoU quartiles, pooled pixel kappa).
+    Images with fewer than two annotators are left out; `per_image` lists the 100 images with
+    the least agreement first."""
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request, project_pk):
+        project = get_project_for_user(request.user, project_pk)
+        summary = agreement.summarise(services.annotator_masks(project.images.all()))
+        summary["per_image"] = summary["per_image"][:100]
+        return Response(summary)
+
+
+class ImageAgreementView(APIView):
+    """One image's annotators: pairwise IoU and Dice, and the consensus soft label's share
+    of disputed pixels."""
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request, pk):
+        image = get_scoped(Image.objects.all(), request.user, pk)
+        masks = services.annotator_masks([image]).get(image.pk, {})
+        soft = agreement.consensus(list(masks.values())) if masks else None
+        disputed = float(((soft > 0) & (soft < 255)).mean()) if soft is not None else None
+        return Response(
+            {
+                "image": image.pk,
+                "annotators": sorted(masks),
+                "pairs": agreement.pairwise(masks),
+                "disputed_share": disputed,
+            }
+        )
+
+
+class ImageDisagreementView(APIView):
+    """A PNG heat map of where the image's annotators disagree (255: an even split)."""
+
+    @extend_schema(responses={(200, "image/png"): OpenApiTypes.BINARY})
+    def get(self, request, pk):
+        image = get_scoped(Image.objects.all(), request.user, pk)
+        masks = list(services.annotator_masks([image]).get(image.pk, {}).values())
+        if len(masks) < 2:
+            raise ValidationError({"image": "Fewer than two annotators have labelled this image."})
+        return HttpResponse(encode_png(agreement.disagreement_map(masks)), content_type="image/png")

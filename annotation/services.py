@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+import io
 from dataclasses import dataclass, field
 
+import numpy as np
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from PIL import Image as PILImage
 
 from annotation.imaging import ImageRejected, decode_image, decode_mask, encode_png
 from annotation.models import Image, Label, LabelVersion
 from defect_platform.core.events import notify
-from defect_platform.core.storage import delete_quietly, save_bytes, unique_name
+from defect_platform.core.storage import delete_quietly, read_bytes, save_bytes, unique_name
 
 
 @dataclass
@@ -130,3 +133,22 @@ def training_labels(project) -> dict[int, LabelVersion]:
     )
     chosen = {label.image_id: label.current_version for label in labels}
     return {k: v for k, v in chosen.items() if v.kind != LabelVersion.Kind.UNSURE}
+
+
+def annotator_masks(images) -> dict[int, dict[str, np.ndarray]]:
+    """{image id: {annotator: mask}} of each annotator's current label; a negative is an
+    all-zero mask, unsure labels are left out (they take no side)."""
+    labels = (
+        Label.objects.filter(image__in=images, current_version__isnull=False)
+        .exclude(current_version__kind=LabelVersion.Kind.UNSURE)
+        .select_related("image", "annotator", "current_version")
+    )
+    out: dict[int, dict[str, np.ndarray]] = {}
+    for label in labels:
+        version, image = label.current_version, label.image
+        if version.kind == LabelVersion.Kind.MASK:
+            mask = np.asarray(PILImage.open(io.BytesIO(read_bytes(version.mask.name))))
+        else:
+            mask = np.zeros((image.height, image.width), np.uint8)
+        out.setdefault(image.pk, {})[label.annotator.username] = mask
+    return out

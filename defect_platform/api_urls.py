@@ -32,6 +32,21 @@ urlpatterns = [
         annotation_api.ProjectExportView.as_view(),
         name="api-project-export",
     ),
+    path(
+        "projects/<int:project_pk>/agreement/",
+        annotation_api.ProjectAgreementView.as_view(),
+        name="api-project-agreement",
+    ),
+    path(
+        "images/<int:pk>/agreement/",
+        annotation_api.ImageAgreementView.as_view(),
+        name="api-image-agreement",
+    ),
+    path(
+        "images/<int:pk>/disagreement/",
+        annotation_api.ImageDisagreementView.as_view(),
+        name="api-image-disagreement",
+    ),
     path("images/<int:pk>/", annotation_api.ImageDetailView.as_view(), name="api-image"),
     path("images/<int:pk>/file/", annotation_api.ImageFileView.as_view(), name="api-image-file"),
     path(
