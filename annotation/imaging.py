@@ -33,6 +33,9 @@ def _open(data: bytes, max_pixels: int) -> Image.Image:
         raise ImageRejected("The file is empty.")
     try:
         img = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError as exc:
+        # Pillow refuses headers claiming over twice its own pixel limit before we can.
+        raise ImageRejected(f"Image is too large to open safely: {exc}") from None
     except UnidentifiedImageError:
         raise ImageRejected("Not an image file (or a format that is not supported).") from None
     except (OSError, ValueError, SyntaxError) as exc:
