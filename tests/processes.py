@@ -4,24 +4,15 @@ integration tests, against the test database, and stopping them afterwards."""
 from __future__ import annotations
 
 import os
-import signal
-import socket
-import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
-import requests
 from django.db import connection
 
-ROOT = Path(__file__).resolve().parent.parent
+from defect_platform.core.processes import ROOT, Process, free_port, start_web, wait_http
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+__all__ = ["ROOT", "Process", "free_port", "service_env", "start_web", "start_worker", "wait_http"]
 
 
 def service_env(media_root: Path, redis: bool = True, **extra: str) -> dict[str, str]:
@@ -44,56 +35,6 @@ def service_env(media_root: Path, redis: bool = True, **extra: str) -> dict[str,
         env["REDIS_KEY_PREFIX"] = extra.pop("REDIS_KEY_PREFIX", f"test-{uuid.uuid4().hex[:8]}")
     env.update(extra)
     return env
-
-
-class Process:
-    def __init__(self, name: str, args: list[str], env: dict[str, str], log_dir: Path):
-        self.name = name
-        self.log_path = log_dir / f"{name}.log"
-        self.log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(
-            args,
-            cwd=ROOT,
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    def output(self) -> str:
-        return self.log_path.read_text(errors="replace")[-4000:]
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=10)
-        self.log.close()
-
-
-def start_web(env, log_dir, name="web") -> tuple[Process, str]:
-    port = free_port()
-    process = Process(
-        name,
-        [
-            sys.executable,
-            "-m",
-            "daphne",
-            "-b",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "defect_platform.asgi:application",
-        ],
-        env,
-        log_dir,
-    )
-    url = f"http://127.0.0.1:{port}"
-    wait_http(f"{url}/healthz", process)
-    return process, url
 
 
 def start_worker(env, log_dir, name="worker") -> Process:
@@ -120,17 +61,3 @@ def start_worker(env, log_dir, name="worker") -> Process:
         env,
         log_dir,
     )
-
-
-def wait_http(url: str, process: Process, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.proc.poll() is not None:
-            raise RuntimeError(f"{process.name} exited:\n{process.output()}")
-        try:
-            if requests.get(url, timeout=1).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.2)
-    raise TimeoutError(f"{url} did not answer within {timeout} s:\n{process.output()}")

@@ -5,29 +5,18 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from contextlib import contextmanager
 from pathlib import Path
 
-import requests
-
+from defect_platform.core.processes import ROOT, start_web
 from training.ml.artifact import weights_bytes
 from training.ml.meta import ModelMeta
 
-ROOT = Path(__file__).resolve().parents[2]
 # Settings that would point the private server at this installation's shared services.
 _SHARED = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "MEDIA_ROOT")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextmanager
@@ -76,48 +65,8 @@ def serving(engine, model_config, cameras: int, fps: float, threads: int):
                 text=True,
             ).stdout.splitlines()[-1]
         )
-        port = _free_port()
-        log = open(root / "web.log", "wb")  # noqa: SIM115 - closed below
-        proc = subprocess.Popen(
-            [
-                *python,
-                "-m",
-                "daphne",
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(port),
-                "defect_platform.asgi:application",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        url = f"http://127.0.0.1:{port}"
+        web, url = start_web(env, root)
         try:
-            _wait_ready(url, proc, root / "web.log")
             yield url, ids
         finally:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    os.killpg(proc.pid, signal.SIGKILL)
-            log.close()
-
-
-def _wait_ready(url: str, proc, log_path: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"bench server exited: {log_path.read_text()[-2000:]}")
-        try:
-            if requests.get(f"{url}/healthz", timeout=2).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.3)
-    raise RuntimeError(f"bench server did not start: {log_path.read_text()[-2000:]}")
+            web.stop()
