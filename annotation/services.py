@@ -121,18 +121,77 @@ def save_label(
     return version
 
 
-def training_labels(project) -> dict[int, LabelVersion]:
-    """Image id -> the label version training uses: the most recently saved one, unsure excluded.
+CONSENSUS_USER = "consensus"
 
-    (Consensus of several annotators replaces this rule in the annotation workflow.)
+
+def consensus_user():
+    """The system account that authors consensus labels (it cannot log in)."""
+    from django.contrib.auth import get_user_model
+
+    user, created = get_user_model().objects.get_or_create(
+        username=CONSENSUS_USER, defaults={"is_active": False}
+    )
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    return user
+
+
+def training_labels(project) -> dict[int, LabelVersion]:
+    """Image id -> the label version training uses.
+
+    With two or more annotators' labels, their consensus: the mean of their masks, a soft
+    label (k of n annotators painting a pixel gives it k/n), kept as a version of the
+    consensus account's label so snapshots can name it. With one annotator, that label.
+    Unsure labels take no side; an image with only unsure labels is left out.
     """
+    system = consensus_user()
     labels = (
         Label.objects.filter(image__project=project, current_version__isnull=False)
-        .select_related("current_version")
+        .select_related("image", "current_version")
         .order_by("updated_at", "pk")
     )
-    chosen = {label.image_id: label.current_version for label in labels}
-    return {k: v for k, v in chosen.items() if v.kind != LabelVersion.Kind.UNSURE}
+    by_image: dict[int, list[Label]] = {}
+    for label in labels:
+        by_image.setdefault(label.image_id, []).append(label)
+    chosen = {}
+    for image_id, group in by_image.items():
+        people = [
+            label
+            for label in group
+            if label.annotator_id != system.pk
+            and label.current_version.kind != LabelVersion.Kind.UNSURE
+        ]
+        if len(people) >= 2:
+            existing = next((lb for lb in group if lb.annotator_id == system.pk), None)
+            chosen[image_id] = _consensus_version(people, system, existing)
+        elif people:
+            chosen[image_id] = people[0].current_version
+    return chosen
+
+
+def _label_mask(label: Label) -> np.ndarray:
+    version, image = label.current_version, label.image
+    if version.kind == LabelVersion.Kind.MASK:
+        return np.asarray(PILImage.open(io.BytesIO(read_bytes(version.mask.name))))
+    return np.zeros((image.height, image.width), np.uint8)
+
+
+def _consensus_version(people: list[Label], system, existing: Label | None) -> LabelVersion:
+    from annotation.agreement import consensus
+
+    soft = consensus([_label_mask(label) for label in people])
+    current = existing.current_version if existing else None
+    if current is not None:
+        same_kind = current.kind == (
+            LabelVersion.Kind.MASK if soft.any() else LabelVersion.Kind.NEGATIVE
+        )
+        if same_kind and (not soft.any() or np.array_equal(_label_mask(existing), soft)):
+            return current  # annotators unchanged since: the same version, same snapshots
+    image = people[0].image
+    if soft.any():
+        return save_label(image, system, "mask", encode_png(soft), True, current and current.pk)
+    return save_label(image, system, "negative", None, False, current and current.pk)
 
 
 def annotator_masks(images) -> dict[int, dict[str, np.ndarray]]:
@@ -141,6 +200,7 @@ def annotator_masks(images) -> dict[int, dict[str, np.ndarray]]:
     labels = (
         Label.objects.filter(image__in=images, current_version__isnull=False)
         .exclude(current_version__kind=LabelVersion.Kind.UNSURE)
+        .exclude(annotator__username=CONSENSUS_USER)
         .select_related("image", "annotator", "current_version")
     )
     out: dict[int, dict[str, np.ndarray]] = {}
