@@ -1,0 +1,40 @@
+"""Cameras from a station's configuration: a list of dicts such as
+{"name": "cam1", "kind": "opencv", "source": 0, "settings": {"fourcc": "MJPG", "fps": 30}},
+{"kind": "stream", "source": "rtsp://..."}, {"kind": "video", "source": "line.mp4"},
+{"kind": "folder", "source": "/data/replay"} or {"kind": "synthetic"}."""
+
+from __future__ import annotations
+
+from inspection.cameras.base import Camera, CameraError
+from inspection.cameras.folder import FolderCamera
+from inspection.cameras.opencv import OpenCVCamera
+from inspection.cameras.synthetic import SyntheticCamera, SyntheticLine
+
+KINDS = ("synthetic", "opencv", "stream", "video", "folder")
+
+
+def camera_from_config(
+    config: dict, index: int, count: int, line: SyntheticLine | None = None
+) -> Camera:
+    name = str(config.get("name") or f"cam{index + 1}")
+    kind = config.get("kind", "synthetic")
+    source = config.get("source")
+    if kind == "synthetic":
+        return SyntheticCamera(name, line or SyntheticLine(), index, count)
+    if source in (None, ""):
+        raise CameraError(f"{name}: a {kind} camera needs a source")
+    if kind == "opencv":
+        try:
+            device = int(source)
+        except (TypeError, ValueError):
+            raise CameraError(f"{name}: an OpenCV device is a number, got {source!r}") from None
+        return OpenCVCamera(name, device, config.get("settings"))
+    if kind == "stream":
+        if not str(source).startswith(("rtsp://", "rtsps://", "http://", "https://")):
+            raise CameraError(f"{name}: a stream is an rtsp:// or http(s):// URL")
+        return OpenCVCamera(name, str(source), config.get("settings"))
+    if kind == "video":
+        return OpenCVCamera(name, str(source), config.get("settings"), loop=True)
+    if kind == "folder":
+        return FolderCamera(name, source)
+    raise CameraError(f"{name}: unknown camera kind {kind!r}; choose from {KINDS}")
