@@ -80,6 +80,9 @@ class StationLiveConsumer(AsyncWebsocketConsumer):
 
     async def _send_frame(self, message):
         header = {k: message[k] for k in ("camera", "index", "seq", "ts")}
+        header["status"] = message.get("status", "online")
+        if message.get("error"):
+            header["error"] = message["error"]
         header["dropped"] = self.dropped
         self.in_flight += 1
         await self.send(bytes_data=live.pack_frame(header, message["jpeg"]))

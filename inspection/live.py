@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 from channels.layers import get_channel_layer
 
-from defect_platform.synthetic import straws
+from inspection.capture import Capture, View
 
 log = logging.getLogger(__name__)
 FRAME_SIZE = (256, 1248)
@@ -43,49 +43,52 @@ def unpack_frame(data: bytes) -> tuple[dict, bytes]:
     return json.loads(data[4 : 4 + length]), data[4 + length :]
 
 
-def _render_capture(seed: int, n_cameras: int) -> list[bytes]:
-    spec = straws.sample_straw(seed)
-    frames = []
-    for i in range(n_cameras):
-        view = straws.render_view(spec, camera_angle=2 * np.pi * i / n_cameras, size=FRAME_SIZE)
-        bgr = cv2.cvtColor(view.image, cv2.COLOR_RGB2BGR)
-        ok, jpeg = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
-        frames.append(jpeg.tobytes() if ok else b"")
-    return frames
+def _encode(image: np.ndarray) -> bytes:
+    bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+    ok, jpeg = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+    return jpeg.tobytes() if ok else b""
+
+
+def _take(capture: Capture) -> list[tuple[View, bytes]]:
+    return [(v, _encode(v.image) if v.image is not None else b"") for v in capture.take()]
 
 
 class StationRunner:
     def __init__(self, station_id: int, cameras: list[dict], fps: float):
         self.station_id = station_id
-        self.cameras = [c.get("name", f"cam{i + 1}") for i, c in enumerate(cameras)]
+        self.configs = cameras
         self.period = 1.0 / max(0.1, min(fps, 30.0))
         self.layer = get_channel_layer()
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
+        capture = await loop.run_in_executor(
+            _render_pool, Capture, self.configs, self.station_id, FRAME_SIZE
+        )
         seq = 0
         next_at = time.monotonic()
-        while True:
-            seq += 1
-            seed = self.station_id * 1_000_003 + seq
-            frames = await loop.run_in_executor(
-                _render_pool, _render_capture, seed, len(self.cameras)
-            )
-            captured = time.time()
-            for index, (camera, jpeg) in enumerate(zip(self.cameras, frames, strict=True)):
-                await self.layer.group_send(
-                    station_group(self.station_id),
-                    {
-                        "type": "station.frame",
-                        "camera": camera,
-                        "index": index,
-                        "seq": seq,
-                        "ts": captured,
-                        "jpeg": jpeg,
-                    },
-                )
-            next_at = max(next_at + self.period, time.monotonic())
-            await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+        try:
+            while True:
+                seq += 1
+                views = await loop.run_in_executor(_render_pool, _take, capture)
+                for view, jpeg in views:
+                    await self.layer.group_send(
+                        station_group(self.station_id),
+                        {
+                            "type": "station.frame",
+                            "camera": view.camera,
+                            "index": view.index,
+                            "seq": seq,
+                            "ts": view.captured_at or time.time(),
+                            "status": view.status,
+                            "error": view.error,
+                            "jpeg": jpeg,
+                        },
+                    )
+                next_at = max(next_at + self.period, time.monotonic())
+                await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+        finally:
+            capture.close()
 
 
 class _Running:

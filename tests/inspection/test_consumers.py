@@ -129,3 +129,34 @@ def test_websockets_from_foreign_origins_are_refused(owner, project):
         assert not connected
 
     asyncio.run(scenario())
+
+
+def test_a_dead_camera_is_reported_offline_while_the_others_stream(inspector, project, tmp_path):
+    station = Station.objects.create(
+        name="Mixed",
+        fps=8.0,
+        cameras=[
+            {"name": "good", "kind": "synthetic"},
+            {"name": "dead", "kind": "stream", "source": "http://127.0.0.1:9/none.mjpg"},
+        ],
+    )
+    station.projects.set([project])
+    token = _token(inspector)
+
+    async def scenario():
+        client = _connect(f"/ws/stations/{station.pk}/live/", token)
+        assert (await client.connect())[0]
+        headers = []
+        while len(headers) < 6:
+            message = await client.receive_output(timeout=15)
+            assert message["type"] == "websocket.send", message
+            header, jpeg = unpack_frame(message["bytes"])
+            headers.append((header, jpeg))
+        await client.disconnect()
+        return headers
+
+    headers = asyncio.run(scenario())
+    good = [(h, j) for h, j in headers if h["camera"] == "good"]
+    dead = [h for h, _ in headers if h["camera"] == "dead"]
+    assert good and all(h["status"] == "online" and j[:2] == b"\xff\xd8" for h, j in good)
+    assert dead and all(h["status"] == "offline" and h["error"] for h in dead)

@@ -12,7 +12,8 @@ const skipped = document.getElementById("skipped");
 const cameras = new Map();
 for (const fig of root.querySelectorAll(".camera")) {
   cameras.set(Number(fig.dataset.index), {
-    img: fig.querySelector("img"), fps: fig.querySelector(".cam-fps"),
+    fig, img: fig.querySelector("img"), fps: fig.querySelector(".cam-fps"),
+    state: fig.querySelector(".cam-state"),
     age: fig.querySelector(".cam-age"), times: [], url: null,
   });
 }
@@ -40,6 +41,9 @@ function onFrame(buffer) {
   arrivals.push(now);
   counter.textContent = String(total);
   if (!cam) { ack(); return; }
+  cam.fig.classList.toggle("offline", header.status === "offline");
+  cam.state.textContent = header.status === "offline" ? `offline: ${header.error || "no frames"}` : "";
+  if (header.status === "offline") { ack(); return; }
   const url = URL.createObjectURL(jpeg);
   const old = cam.url;
   cam.img.onload = () => { if (old) URL.revokeObjectURL(old); ack(); };
