@@ -100,6 +100,11 @@ urlpatterns = [
     path("stations/", inspection_api.StationListView.as_view(), name="api-stations"),
     path("placement/", inspection_api.PlacementView.as_view(), name="api-placement"),
     path("stations/<int:pk>/", inspection_api.StationDetailView.as_view(), name="api-station"),
+    path(
+        "stations/<int:pk>/cameras/<str:camera>/reference/",
+        inspection_api.CameraReferenceView.as_view(),
+        name="api-camera-reference",
+    ),
     path("records/", inspection_api.RecordListView.as_view(), name="api-records"),
     path("records/<int:pk>/", inspection_api.RecordDetailView.as_view(), name="api-record"),
     path(

@@ -2,7 +2,7 @@ from django.http import FileResponse, Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
@@ -22,6 +22,7 @@ from inspection.serializers import (
     InspectRequestSerializer,
     PlacementSerializer,
     RecordSerializer,
+    ReferenceSerializer,
     StationSerializer,
     VerdictSerializer,
 )
@@ -122,3 +123,22 @@ class PlacementView(APIView):
             return Response(placement.analyse(placement.Setup(**form.validated_data)))
         except placement.PlacementError as exc:
             raise ValidationError({"distance": str(exc)}) from None
+
+
+class CameraReferenceView(APIView):
+    """Set a camera's golden reference frame: its sharpness, brightness and clipping become
+    the baseline; views that drift past the limits make objects "not inspectable"."""
+
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(request=ReferenceSerializer, responses={200: OpenApiTypes.OBJECT})
+    def post(self, request, pk, camera):
+        station = get_station_for_user(request.user, pk)
+        if not any(can(request.user, p, "train") for p in station.projects.all()):
+            raise PermissionDenied("Setting up cameras needs an engineer or owner role.")
+        form = ReferenceSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        data = form.validated_data
+        return Response(
+            services.set_reference(station, camera, data["image"].read(), data.get("limits"))
+        )

@@ -1,4 +1,6 @@
-"""Image-quality measures per camera view."""
+"""Image-quality measures per camera view, and the check against a camera's golden reference
+frame: a view that drifts past the limits makes the object "not inspectable" instead of OK
+(a blurred or dark view hides defects; calling it OK would be a guess)."""
 
 from __future__ import annotations
 
@@ -15,3 +17,33 @@ def measure(image: np.ndarray) -> dict:
         "brightness": round(float(grey.mean()), 2),
         "clipped": round(float(clipped), 5),
     }
+
+
+# Defaults relative to the golden frame; a camera's config may set its own "limits".
+DEFAULT_LIMITS = {
+    "min_sharpness_ratio": 0.5,  # focus lost: below half the reference's Laplacian variance
+    "max_brightness_shift": 40.0,  # lighting changed: mean grey level moved this far (0..255)
+    "max_clipped_increase": 0.05,  # glare or shadow: this much more of the image clipped
+}
+
+
+def check(measured: dict, reference: dict | None, limits: dict | None = None) -> list[str]:
+    """What is wrong with a view against its camera's reference (empty: inspectable)."""
+    if not reference:
+        return []
+    lim = DEFAULT_LIMITS | (limits or {})
+    issues = []
+    if measured["sharpness"] < lim["min_sharpness_ratio"] * reference["sharpness"]:
+        issues.append(
+            f"blurred: sharpness {measured['sharpness']:.0f} against "
+            f"{reference['sharpness']:.0f} for the reference"
+        )
+    shift = measured["brightness"] - reference["brightness"]
+    if abs(shift) > lim["max_brightness_shift"]:
+        issues.append(
+            f"{'brighter' if shift > 0 else 'darker'}: mean {measured['brightness']:.0f} "
+            f"against {reference['brightness']:.0f}"
+        )
+    if measured["clipped"] - reference["clipped"] > lim["max_clipped_increase"]:
+        issues.append(f"clipped: {100 * measured['clipped']:.1f}% of pixels at black or white")
+    return issues

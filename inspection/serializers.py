@@ -107,3 +107,21 @@ class PlacementSerializer(serializers.Serializer):
     vfov_deg = serializers.FloatField(min_value=0.1, max_value=179, help_text="along the axis")
     max_incidence_deg = serializers.FloatField(min_value=1, max_value=89, default=60.0)
     start_deg = serializers.FloatField(min_value=-360, max_value=360, default=0.0)
+
+
+class ReferenceSerializer(serializers.Serializer):
+    image = serializers.FileField(help_text="the camera's golden frame: sharp, well lit")
+    limits = serializers.JSONField(
+        required=False,
+        help_text="min_sharpness_ratio, max_brightness_shift, max_clipped_increase",
+    )
+
+    def validate_limits(self, value):
+        from inspection.quality import DEFAULT_LIMITS
+
+        if not isinstance(value, dict) or set(value) - set(DEFAULT_LIMITS):
+            raise serializers.ValidationError(f"Use only the keys {sorted(DEFAULT_LIMITS)}.")
+        for key, number in value.items():
+            if not isinstance(number, int | float) or not 0 <= number <= 255:
+                raise serializers.ValidationError(f"{key} must be a number from 0 to 255.")
+        return value

@@ -43,13 +43,37 @@ def inspect_uploads(
     models = [registry.load(registry.model_for_project(p)) for p in projects]
     results = engine.run(models, views)
     view_quality = {camera: quality.measure(image) for camera, image in views}
+    issues = _quality_issues(station, view_quality)
     latency_ms = (time.perf_counter() - started) * 1000
     return _store(
-        user, projects, station, results, view_quality, latency_ms, serial, lot, idempotency_key
+        user,
+        projects,
+        station,
+        results,
+        (view_quality, issues),
+        latency_ms,
+        serial,
+        lot,
+        idempotency_key,
     )
 
 
-def _store(user, projects, station, results, view_quality, latency_ms, serial, lot, key):
+def _quality_issues(station, view_quality: dict) -> dict[str, list[str]]:
+    """Per camera with a golden reference, what drifted past its limits."""
+    if station is None:
+        return {}
+    configs = {c.get("name"): c for c in station.cameras}
+    issues = {}
+    for camera, measured in view_quality.items():
+        config = configs.get(camera, {})
+        found = quality.check(measured, config.get("reference"), config.get("limits"))
+        if found:
+            issues[camera] = found
+    return issues
+
+
+def _store(user, projects, station, results, quality_info, latency_ms, serial, lot, key):
+    view_quality, issues = quality_info
     written: list[str] = []
     try:
         with transaction.atomic():
@@ -89,6 +113,7 @@ def _store(user, projects, station, results, view_quality, latency_ms, serial, l
                 view_quality,
                 latency_ms,
                 mask_urls,
+                issues,
             )
             record.result, record.verdict = result, result["verdict"]
             record.save(update_fields=["result", "verdict"])
@@ -102,3 +127,24 @@ def _store(user, projects, station, results, view_quality, latency_ms, serial, l
             delete_quietly(name)
         raise
     return record
+
+
+def set_reference(station, camera: str, data: bytes, limits: dict | None) -> dict:
+    """Store `camera`'s golden-frame quality (and limits); returns the camera's config."""
+    try:
+        decode_image(data, settings.MAX_IMAGE_PIXELS)
+    except ImageRejected as exc:
+        raise ValidationError({"image": str(exc)}) from None
+    measured = quality.measure(to_rgb_array(data))
+    with transaction.atomic():
+        locked = type(station).objects.select_for_update().get(pk=station.pk)
+        cameras = list(locked.cameras)
+        index = next((i for i, c in enumerate(cameras) if c.get("name") == camera), None)
+        if index is None:
+            raise ValidationError({"camera": f"The station has no camera {camera!r}."})
+        cameras[index] = cameras[index] | {"reference": measured}
+        if limits is not None:
+            cameras[index]["limits"] = limits
+        locked.cameras = cameras
+        locked.save(update_fields=["cameras"])
+    return cameras[index]

@@ -13,7 +13,10 @@ def build(
     quality,
     latency_ms,
     mask_urls: dict[tuple[int, str], str],
+    quality_issues: dict[str, list[str]] | None = None,
 ) -> dict:
+    """NG when any model finds a defect; otherwise "not_inspectable" when a view failed its
+    quality check (no defect seen in a blurred view proves nothing), else OK."""
     defects, models = [], []
     for model, views in results:
         models.append(
@@ -52,10 +55,11 @@ def build(
         "captured_at": captured_at.isoformat(),
         "serial": serial,
         "lot": lot,
-        "verdict": "ng" if defects else "ok",
+        "verdict": "ng" if defects else ("not_inspectable" if quality_issues else "ok"),
         "defects": defects,
         "models": models,
         "quality": quality,
+        "quality_issues": quality_issues or {},
         "latency_ms": round(latency_ms, 2),
     }
 

@@ -112,3 +112,54 @@ def test_bad_requests_name_the_problem(client_for, inspector, trained_model):
     )
     assert garbage.status_code == 400 and "images" in garbage.json()["errors"]
     assert not InspectionRecord.objects.exists()
+
+
+def test_a_view_that_drifts_from_its_golden_frame_makes_the_object_not_inspectable(
+    client_for, owner, inspector, trained_model
+):
+    import cv2
+
+    from inspection.models import Station
+
+    project = trained_model.project
+    station = Station.objects.create(name="Q", cameras=[{"name": "top", "kind": "synthetic"}])
+    station.projects.set([project])
+    golden = make_image(5)
+    reference = client_for(owner).post(
+        f"/api/stations/{station.pk}/cameras/top/reference/",
+        {"image": SimpleUploadedFile("g.png", png_bytes(golden))},
+        format="multipart",
+    )
+    assert reference.status_code == 200, reference.json()
+    assert reference.json()["reference"]["sharpness"] > 0
+    refused = client_for(inspector).post(
+        f"/api/stations/{station.pk}/cameras/top/reference/",
+        {"image": SimpleUploadedFile("g.png", png_bytes(golden))},
+        format="multipart",
+    )
+    assert refused.status_code == 403
+
+    def inspect(image):
+        return (
+            client_for(inspector)
+            .post(
+                "/api/inspect/",
+                {
+                    "station": station.pk,
+                    "cameras": ["top"],
+                    "images": [SimpleUploadedFile("v.png", png_bytes(image))],
+                },
+                format="multipart",
+            )
+            .json()
+        )
+
+    sharp = inspect(golden)
+    assert sharp["quality_issues"] == {}
+    blurred = inspect(cv2.GaussianBlur(golden, (15, 15), 5))
+    assert "blurred" in blurred["quality_issues"]["top"][0]
+    assert blurred["verdict"] in ("not_inspectable", "ng")
+    if not blurred["defects"]:
+        assert blurred["verdict"] == "not_inspectable"
+    dark = inspect((golden // 4).astype(np.uint8))
+    assert any("darker" in issue for issue in dark["quality_issues"]["top"])

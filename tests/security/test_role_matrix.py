@@ -90,6 +90,14 @@ ROWS = [
     ("GET", "api-stations", "none", ANY_USER, None),
     ("GET", "api-placement", "none", ANY_USER, None),
     ("GET", "api-station", "station", INSPECTORS, 404),
+    # Members who cannot see the station get 404; inspectors see it but may not set it up.
+    (
+        "POST",
+        "api-camera-reference",
+        "station-camera",
+        ENGINEERS,
+        {"inspector": 403, "supervisor": 403, "default": 404},
+    ),
     ("GET", "api-records", "none", ANY_USER, None),
     ("GET", "api-record", "record", INSPECTORS, 404),
     ("GET", "api-record-mask", "record-mask", INSPECTORS, 404),
@@ -219,6 +227,7 @@ def _url(name: str, kind: str, o: dict) -> str:
         "project-compare": {"pk": o["project"].pk},
         "model-image": {"pk": o["model"].pk, "image_pk": o["image"].pk},
         "station": {"pk": o["station"].pk},
+        "station-camera": {"pk": o["station"].pk, "camera": "cam1"},
         "record": {"pk": o["record"].pk},
         "record-mask": {"pk": o["record"].pk, "mask_pk": o["record-mask"].pk},
         "membership": {"project_pk": o["project"].pk, "pk": o["membership"].pk},
@@ -292,6 +301,8 @@ def test_every_role_gets_what_the_table_says(world):
 
 
 def _expected(role, side, kind, allowed, refused, method) -> str:
+    if isinstance(refused, dict):
+        refused = refused.get(role, refused["default"])
     if role == "staff":
         return "allowed"
     if role == "outsider" and side == "theirs":
