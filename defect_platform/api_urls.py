@@ -101,6 +101,11 @@ urlpatterns = [
     path("placement/", inspection_api.PlacementView.as_view(), name="api-placement"),
     path("stations/<int:pk>/", inspection_api.StationDetailView.as_view(), name="api-station"),
     path(
+        "stations/<int:pk>/trigger/",
+        inspection_api.StationTriggerView.as_view(),
+        name="api-station-trigger",
+    ),
+    path(
         "stations/<int:pk>/cameras/<str:camera>/reference/",
         inspection_api.CameraReferenceView.as_view(),
         name="api-camera-reference",

@@ -9,7 +9,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from defect_platform.core.access import can, get_project_for_user
-from inspection import placement, services, verdicts
+from inspection import placement, services, triggering, verdicts
 from inspection.access import (
     get_record_for_user,
     get_station_for_user,
@@ -24,6 +24,7 @@ from inspection.serializers import (
     RecordSerializer,
     ReferenceSerializer,
     StationSerializer,
+    TriggerSerializer,
     VerdictSerializer,
 )
 from training import registry
@@ -142,3 +143,31 @@ class CameraReferenceView(APIView):
         return Response(
             services.set_reference(station, camera, data["image"].read(), data.get("limits"))
         )
+
+
+class StationTriggerView(APIView):
+    """Capture one object from every camera of the station now and judge it (for PLC
+    gateways and MES): the verdict JSON. Repeating an idempotency key (field or
+    `Idempotency-Key` header) returns the first verdict."""
+
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "inspect"
+
+    @extend_schema(request=TriggerSerializer, responses={200: VerdictSerializer})
+    def post(self, request, pk):
+        station = get_station_for_user(request.user, pk)
+        projects = [p for p in station.projects.all() if can(request.user, p, "inspect")]
+        form = TriggerSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        args = form.validated_data
+        key = args["idempotency_key"] or request.headers.get("Idempotency-Key", "")[:120]
+        try:
+            record = triggering.trigger(
+                request.user, station, projects, args["serial"], args["lot"], key
+            )
+        except registry.NoModel as exc:
+            return Response(
+                {"detail": str(exc), "code": "no_model", "errors": {}},
+                status=status.HTTP_409_CONFLICT,
+            )
+        return Response(verdicts.visible_to(record.result, visible_project_ids(request.user)))

@@ -15,6 +15,9 @@ class Station(models.Model):
     projects = models.ManyToManyField(Project, related_name="stations")
     cameras = models.JSONField(default=default_cameras)
     fps = models.FloatField(default=4.0, help_text="captures per second in continuous mode")
+    max_skew_ms = models.PositiveIntegerField(
+        default=100, help_text="views of one capture further apart than this are flagged"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -125,3 +125,11 @@ class ReferenceSerializer(serializers.Serializer):
             if not isinstance(number, int | float) or not 0 <= number <= 255:
                 raise serializers.ValidationError(f"{key} must be a number from 0 to 255.")
         return value
+
+
+class TriggerSerializer(serializers.Serializer):
+    serial = serializers.CharField(required=False, allow_blank=True, max_length=120, default="")
+    lot = serializers.CharField(required=False, allow_blank=True, max_length=120, default="")
+    idempotency_key = serializers.CharField(
+        required=False, allow_blank=True, max_length=120, default=""
+    )

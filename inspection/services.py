@@ -16,6 +16,12 @@ from inspection.models import InspectionRecord, RecordMask
 from training import registry
 
 
+def earlier_record(user, idempotency_key: str):
+    if not idempotency_key:
+        return None
+    return InspectionRecord.objects.filter(created_by=user, idempotency_key=idempotency_key).first()
+
+
 def inspect_uploads(
     user,
     projects,
@@ -26,12 +32,9 @@ def inspect_uploads(
     idempotency_key: str = "",
 ) -> InspectionRecord:
     """One object seen in `uploads` [(camera, image bytes)], judged by every project's model."""
-    if idempotency_key:
-        earlier = InspectionRecord.objects.filter(
-            created_by=user, idempotency_key=idempotency_key
-        ).first()
-        if earlier:
-            return earlier
+    earlier = earlier_record(user, idempotency_key)
+    if earlier:
+        return earlier
     started = time.perf_counter()
     views = []
     for camera, data in uploads:
@@ -40,10 +43,25 @@ def inspect_uploads(
         except ImageRejected as exc:
             raise ValidationError({"images": f"{camera}: {exc}"}) from None
         views.append((camera, to_rgb_array(data)))
+    return inspect_views(user, projects, station, views, started, serial, lot, idempotency_key)
+
+
+def inspect_views(
+    user,
+    projects,
+    station,
+    views: list[tuple[str, object]],
+    started: float,
+    serial: str = "",
+    lot: str = "",
+    idempotency_key: str = "",
+    extra_issues: dict[str, list[str]] | None = None,
+) -> InspectionRecord:
+    """Judge decoded views [(camera, RGB array)] of one object and store the record."""
     models = [registry.load(registry.model_for_project(p)) for p in projects]
-    results = engine.run(models, views)
+    results = engine.run(models, views) if views else [(m, []) for m in models]
     view_quality = {camera: quality.measure(image) for camera, image in views}
-    issues = _quality_issues(station, view_quality)
+    issues = _quality_issues(station, view_quality) | (extra_issues or {})
     latency_ms = (time.perf_counter() - started) * 1000
     return _store(
         user,

@@ -163,3 +163,32 @@ def test_a_view_that_drifts_from_its_golden_frame_makes_the_object_not_inspectab
         assert blurred["verdict"] == "not_inspectable"
     dark = inspect((golden // 4).astype(np.uint8))
     assert any("darker" in issue for issue in dark["quality_issues"]["top"])
+
+
+def test_a_trigger_captures_every_camera_and_reports_an_offline_one(
+    client_for, inspector, trained_model
+):
+    from inspection.models import Station
+
+    project = trained_model.project
+    station = Station.objects.create(
+        name="Triggered",
+        cameras=[
+            {"name": "a", "kind": "synthetic"},
+            {"name": "b", "kind": "synthetic"},
+            {"name": "gone", "kind": "stream", "source": "http://127.0.0.1:9/x.mjpg"},
+        ],
+    )
+    station.projects.set([project])
+    client = client_for(inspector)
+    url = f"/api/stations/{station.pk}/trigger/"
+    first = client.post(url, {"serial": "S-9", "idempotency_key": "k1"}, format="json")
+    assert first.status_code == 200, first.json()
+    verdict = first.json()
+    assert set(verdict["quality"]) == {"a", "b"}  # the offline camera gave no view
+    assert "camera offline" in verdict["quality_issues"]["gone"][0]
+    assert verdict["verdict"] in ("ng", "not_inspectable")
+    assert verdict["station"] == station.pk and verdict["serial"] == "S-9"
+    again = client.post(url, {"idempotency_key": "k1"}, format="json").json()
+    assert again["id"] == verdict["id"]
+    assert InspectionRecord.objects.filter(station=station).count() == 1

@@ -90,6 +90,7 @@ ROWS = [
     ("GET", "api-stations", "none", ANY_USER, None),
     ("GET", "api-placement", "none", ANY_USER, None),
     ("GET", "api-station", "station", INSPECTORS, 404),
+    ("POST", "api-station-trigger", "station", INSPECTORS, 404),
     # Members who cannot see the station get 404; inspectors see it but may not set it up.
     (
         "POST",
