@@ -113,6 +113,17 @@ urlpatterns = [
     path("records/", inspection_api.RecordListView.as_view(), name="api-records"),
     path("records/<int:pk>/", inspection_api.RecordDetailView.as_view(), name="api-record"),
     path(
+        "records/<int:pk>/decisions/",
+        inspection_api.RecordDecisionsView.as_view(),
+        name="api-record-decisions",
+    ),
+    path("review-queue/", inspection_api.ReviewQueueView.as_view(), name="api-review-queue"),
+    path(
+        "projects/<int:project_pk>/audit/",
+        inspection_api.ProjectAuditView.as_view(),
+        name="api-project-audit",
+    ),
+    path(
         "records/<int:pk>/masks/<int:mask_pk>/",
         inspection_api.RecordMaskView.as_view(),
         name="api-record-mask",

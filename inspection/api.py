@@ -1,6 +1,7 @@
 from django.http import FileResponse, Http404
+from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -9,7 +10,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from defect_platform.core.access import can, get_project_for_user
-from inspection import placement, services, triggering, verdicts
+from inspection import audit, placement, services, triggering, verdicts
 from inspection.access import (
     get_record_for_user,
     get_station_for_user,
@@ -19,6 +20,8 @@ from inspection.access import (
 )
 from inspection.models import RecordMask
 from inspection.serializers import (
+    DecisionRequestSerializer,
+    DecisionSerializer,
     InspectRequestSerializer,
     PlacementSerializer,
     RecordSerializer,
@@ -171,3 +174,98 @@ class StationTriggerView(APIView):
                 status=status.HTTP_409_CONFLICT,
             )
         return Response(verdicts.visible_to(record.result, visible_project_ids(request.user)))
+
+
+class RecordDecisionsView(APIView):
+    """Inspectors' decisions on an inspected object: list them, or add yours (confirm the
+    model's verdict in one call, or give present/absent/unsure per defect type)."""
+
+    @extend_schema(responses=DecisionSerializer(many=True))
+    def get(self, request, pk):
+        record = get_record_for_user(request.user, pk)
+        visible = visible_project_ids(request.user)
+        rows = record.decisions.select_related("inspector")
+        if visible is not None:
+            rows = rows.filter(project_id__in=visible)
+        return Response(DecisionSerializer(rows, many=True).data)
+
+    @extend_schema(
+        request=DecisionRequestSerializer, responses={201: DecisionSerializer(many=True)}
+    )
+    def post(self, request, pk):
+        record = get_record_for_user(request.user, pk)
+        form = DecisionRequestSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        args = form.validated_data
+        rows = audit.decide(
+            request.user,
+            record,
+            args.get("decisions"),
+            args["confirm"],
+            args["blind"],
+            args["adjudicate"],
+        )
+        return Response(DecisionSerializer(rows, many=True).data, status=status.HTTP_201_CREATED)
+
+
+class ReviewQueueView(APIView):
+    """What to judge next: every NG and a sample of OK objects (the project's
+    audit_ok_sample) you have not judged. `?blind=1` leaves the model's verdict out."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("station", int, required=False),
+            OpenApiParameter("blind", bool, required=False),
+        ],
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def get(self, request):
+        records = records_for_user(request.user)
+        station = request.query_params.get("station")
+        if station:
+            records = records.filter(station=get_station_for_user(request.user, station))
+        blind = request.query_params.get("blind") in ("1", "true")
+        visible = visible_project_ids(request.user)
+        items = []
+        for record in audit.review_queue(request.user, records):
+            item = {
+                "id": record.pk,
+                "captured_at": record.captured_at,
+                "station": record.station_id,
+                "serial": record.serial,
+                "projects": [
+                    p.pk for p in record.projects.all() if visible is None or p.pk in visible
+                ],
+            }
+            if not blind:
+                item["verdict"] = verdicts.visible_to(record.result, visible)
+            items.append(item)
+        return Response({"results": items, "blind": blind})
+
+
+class ProjectAuditView(APIView):
+    """The model against the inspectors' consensus for this defect type (confusion counts,
+    precision, recall, kappa), inspectors against each other (pairwise and Fleiss' kappa),
+    the share of unsure objects and the defect prevalence seen on the line."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("station", int, required=False),
+            OpenApiParameter("since", OpenApiTypes.DATETIME, required=False),
+            OpenApiParameter("until", OpenApiTypes.DATETIME, required=False),
+        ],
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def get(self, request, project_pk):
+        project = get_project_for_user(request.user, project_pk, "inspect")
+        records = records_for_user(request.user)
+        params = request.query_params
+        if params.get("station"):
+            records = records.filter(station=get_station_for_user(request.user, params["station"]))
+        for key, lookup in (("since", "captured_at__gte"), ("until", "captured_at__lt")):
+            if params.get(key):
+                moment = parse_datetime(params[key])
+                if moment is None:
+                    raise ValidationError({key: "Use an ISO 8601 date and time."})
+                records = records.filter(**{lookup: moment})
+        return Response(audit.report(project, records))

@@ -73,3 +73,30 @@ class RecordMask(models.Model):
 
     def __str__(self) -> str:
         return f"mask of {self.camera} in record {self.record_id}"
+
+
+class InspectorDecision(models.Model):
+    """One inspector's judgement of one defect type on one inspected object. Kept forever; an
+    inspector's newest decision counts. A supervisor's adjudication settles a tie."""
+
+    class Decision(models.TextChoices):
+        PRESENT = "present", "Defect present"
+        ABSENT = "absent", "No defect"
+        UNSURE = "unsure", "Unsure"
+
+    record = models.ForeignKey(InspectionRecord, on_delete=models.CASCADE, related_name="decisions")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    inspector = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    decision = models.CharField(max_length=8, choices=Decision.choices)
+    blind = models.BooleanField(default=False, help_text="the model's verdict was not shown")
+    adjudication = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["record", "project", "created_at", "pk"]
+        indexes = [models.Index(fields=["project", "record"])]
+
+    def __str__(self) -> str:
+        return f"{self.inspector} on {self.record}: {self.decision}"

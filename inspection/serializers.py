@@ -133,3 +133,43 @@ class TriggerSerializer(serializers.Serializer):
     idempotency_key = serializers.CharField(
         required=False, allow_blank=True, max_length=120, default=""
     )
+
+
+class DecisionRequestSerializer(serializers.Serializer):
+    confirm = serializers.BooleanField(
+        default=False, help_text="take the model's verdict as yours for every defect type"
+    )
+    decisions = serializers.DictField(
+        child=serializers.ChoiceField(choices=["present", "absent", "unsure"]),
+        required=False,
+        help_text="defect project id -> present, absent or unsure",
+    )
+    blind = serializers.BooleanField(default=False, help_text="you did not see the model's verdict")
+    adjudicate = serializers.BooleanField(
+        default=False, help_text="a supervisor's final word where inspectors are tied"
+    )
+
+    def validate_decisions(self, value):
+        try:
+            return {int(k): v for k, v in value.items()}
+        except ValueError:
+            raise serializers.ValidationError("Keys are defect project ids.") from None
+
+
+class DecisionSerializer(serializers.ModelSerializer):
+    inspector = serializers.CharField(source="inspector.username")
+
+    class Meta:
+        from inspection.models import InspectorDecision
+
+        model = InspectorDecision
+        fields = [
+            "id",
+            "record",
+            "project",
+            "inspector",
+            "decision",
+            "blind",
+            "adjudication",
+            "created_at",
+        ]

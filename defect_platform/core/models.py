@@ -34,6 +34,12 @@ class Project(models.Model):
         validators=[MinValueValidator(0.01), MaxValueValidator(1000.0)],
         help_text="How many false rejects one missed defect is worth; empty: choose rules by F1",
     )
+    audit_ok_sample = models.FloatField(
+        default=0.05,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="share of OK verdicts sent to inspectors for review (all NG go), so escapes "
+        "get measured",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

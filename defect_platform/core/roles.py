@@ -26,6 +26,9 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "train": frozenset({Role.ENGINEER, Role.OWNER}),
     "inspect": frozenset({Role.INSPECTOR, Role.SUPERVISOR, Role.ENGINEER, Role.OWNER}),
     "manage": frozenset({Role.OWNER}),
+    # Audit: inspectors and supervisors judge inspected objects; supervisors settle ties.
+    "decide": frozenset({Role.INSPECTOR, Role.SUPERVISOR}),
+    "adjudicate": frozenset({Role.SUPERVISOR}),
 }
 
 # Where each role lands after login (DESIGN.md section 11).

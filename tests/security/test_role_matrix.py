@@ -102,6 +102,17 @@ ROWS = [
     ("GET", "api-records", "none", ANY_USER, None),
     ("GET", "api-record", "record", INSPECTORS, 404),
     ("GET", "api-record-mask", "record-mask", INSPECTORS, 404),
+    ("GET", "api-record-decisions", "record", INSPECTORS, 404),
+    # Engineers and owners see records but judging them is the inspectors' job.
+    (
+        "POST",
+        "api-record-decisions",
+        "record",
+        {"inspector", "supervisor"},
+        {"engineer": 403, "owner": 403, "default": 404},
+    ),
+    ("GET", "api-review-queue", "none", ANY_USER, None),
+    ("GET", "api-project-audit", "project", INSPECTORS, 403),
     ("GET", "project-list", "none", ANY_USER, None),
     # Like CVAT and Label Studio: anyone signed in may start a project and becomes its owner.
     ("POST", "project-list", "none", ANY_USER, None),
@@ -302,13 +313,13 @@ def test_every_role_gets_what_the_table_says(world):
 
 
 def _expected(role, side, kind, allowed, refused, method) -> str:
-    if isinstance(refused, dict):
-        refused = refused.get(role, refused["default"])
     if role == "staff":
         return "allowed"
     if role == "outsider" and side == "theirs":
         role = "owner"  # the outsider owns the other project
         side = "mine"
+    if isinstance(refused, dict):
+        refused = refused.get(role, refused["default"])
     if role == "anonymous":
         return "allowed" if role in allowed else "denied"
     if kind in ("none", "inspect") and side == "mine":
