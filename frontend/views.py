@@ -80,7 +80,8 @@ def placement(request):
 @login_required
 def audit(request):
     records = records_for_user(request.user).select_related("station")[:200]
-    return render(request, "frontend/audit.html", {"records": records})
+    projects = [p for p in projects_for_user(request.user) if can(request.user, p, "inspect")]
+    return render(request, "frontend/audit.html", {"records": records, "projects": projects})
 
 
 @login_required

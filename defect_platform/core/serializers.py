@@ -20,6 +20,9 @@ class ProjectSerializer(serializers.ModelSerializer):
             "min_defect_area",
             "input_height",
             "input_width",
+            "resize_policy",
+            "miss_cost",
+            "audit_ok_sample",
             "created_at",
             "my_role",
         ]

@@ -162,8 +162,28 @@ def test_inspect_an_image_from_the_project_page(page, tmp_path):
     page.wait_for_selector("#inspect-result:not([hidden])", timeout=30_000)
     result = page.text_content("#inspect-result")
     assert '"verdict"' in result and '"models"' in result
+    project = page.get_attribute("#project", "data-project")
+    # Every OK goes to review too, so the queue holds this object whatever the verdict.
+    status = page.evaluate(
+        """async (id) => {
+          const csrf = document.cookie.match(/csrftoken=([^;]+)/)[1];
+          const r = await fetch(`/api/projects/${id}/`, {method: "PATCH",
+            headers: {"Content-Type": "application/json", "X-CSRFToken": csrf},
+            body: JSON.stringify({audit_ok_sample: 1.0})});
+          return r.status;
+        }""",
+        project,
+    )
+    assert status == 200
     page.goto("/audit/")
-    assert page.locator("table.table tbody tr").count() >= 1
+    page.wait_for_selector("#audit[data-ready]")
+    rows = page.locator("#queue tbody tr")
+    assert rows.count() >= 1
+    before = rows.count()
+    rows.first.get_by_role("button", name="present").click()
+    page.wait_for_function(f"document.querySelectorAll('#queue tbody tr').length === {before - 1}")
+    judged = page.locator(".audit-project dd").first.text_content()
+    assert int(judged) >= 1
 
 
 def test_the_placement_helper_draws_coverage_and_blind_spots(page):
