@@ -6,7 +6,7 @@ from urllib.parse import parse_qs
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from defect_platform.core.consumers import authorise
+from defect_platform.core.consumers import GroupMembership, authorise
 from inspection import live
 from inspection.access import get_station_for_user
 
@@ -42,16 +42,17 @@ class StationLiveConsumer(AsyncWebsocketConsumer):
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
         self.flow = query.get("ack", ["0"])[0] == "1"
         self.window = self.WINDOW * max(1, len(self.station.cameras))
-        await self.channel_layer.group_add(live.station_group(self.station.pk), self.channel_name)
+        self.membership = GroupMembership(
+            self.channel_layer, live.station_group(self.station.pk), self.channel_name
+        )
+        await self.membership.join()
         if settings.STATIONS_IN_WEB:
             live.watch(self.station)
 
     async def disconnect(self, code):
         if self.station is None:
             return
-        await self.channel_layer.group_discard(
-            live.station_group(self.station.pk), self.channel_name
-        )
+        await self.membership.leave()
         if settings.STATIONS_IN_WEB:
             live.unwatch(self.station.pk)
 

@@ -66,29 +66,44 @@ class StationRunner:
             _render_pool, Capture, self.configs, self.station_id, FRAME_SIZE
         )
         seq = 0
+        lost_since = None
         next_at = time.monotonic()
         try:
             while True:
                 seq += 1
                 views = await loop.run_in_executor(_render_pool, _take, capture)
-                for view, jpeg in views:
-                    await self.layer.group_send(
-                        station_group(self.station_id),
-                        {
-                            "type": "station.frame",
-                            "camera": view.camera,
-                            "index": view.index,
-                            "seq": seq,
-                            "ts": view.captured_at or time.time(),
-                            "status": view.status,
-                            "error": view.error,
-                            "jpeg": jpeg,
-                        },
-                    )
+                try:
+                    await self._publish(seq, views)
+                    if lost_since is not None:
+                        log.info("station %s: channel layer back", self.station_id)
+                        lost_since = None
+                except Exception as exc:  # noqa: BLE001 - Redis down, restarting, timing out
+                    # Keep capturing and try again next frame: the layer's client reconnects
+                    # by itself once Redis is back, and no one should have to restart us.
+                    if lost_since is None:
+                        lost_since = time.monotonic()
+                        log.warning("station %s: cannot publish frames: %s", self.station_id, exc)
+                    await asyncio.sleep(0.5)
                 next_at = max(next_at + self.period, time.monotonic())
                 await asyncio.sleep(max(0.0, next_at - time.monotonic()))
         finally:
             capture.close()
+
+    async def _publish(self, seq: int, views) -> None:
+        for view, jpeg in views:
+            await self.layer.group_send(
+                station_group(self.station_id),
+                {
+                    "type": "station.frame",
+                    "camera": view.camera,
+                    "index": view.index,
+                    "seq": seq,
+                    "ts": view.captured_at or time.time(),
+                    "status": view.status,
+                    "error": view.error,
+                    "jpeg": jpeg,
+                },
+            )
 
 
 class _Running:

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections import deque
 
 from channels.db import database_sync_to_async
@@ -14,6 +17,38 @@ from defect_platform.core.models import ProjectEvent
 
 # Close codes: the 4000 range is free for applications; 4401/4403/4404 mirror HTTP.
 CLOSE_UNAUTHENTICATED, CLOSE_FORBIDDEN, CLOSE_NOT_FOUND = 4401, 4403, 4404
+log = logging.getLogger(__name__)
+
+
+REJOIN_S = 5.0
+
+
+class GroupMembership:
+    """Keeps a consumer in its group: the membership lives in the channel layer, and a Redis
+    restart forgets it while the websocket stays open. Re-joining every few seconds (an
+    idempotent, cheap call) lets an open page resume by itself."""
+
+    def __init__(self, layer, group: str, channel: str):
+        self.layer, self.group, self.channel = layer, group, channel
+        self.task: asyncio.Task | None = None
+
+    async def join(self) -> None:
+        await self.layer.group_add(self.group, self.channel)
+        self.task = asyncio.get_running_loop().create_task(self._keep())
+
+    async def _keep(self) -> None:
+        while True:
+            await asyncio.sleep(REJOIN_S)
+            try:
+                await self.layer.group_add(self.group, self.channel)
+            except Exception as exc:  # noqa: BLE001 - the layer is down; try again later
+                log.debug("re-joining %s failed: %s", self.group, exc)
+
+    async def leave(self) -> None:
+        if self.task:
+            self.task.cancel()
+        with contextlib.suppress(Exception):
+            await self.layer.group_discard(self.group, self.channel)
 
 
 async def authorise(consumer, lookup, *args) -> object | None:
@@ -46,15 +81,16 @@ class ProjectEventsConsumer(AsyncJsonWebsocketConsumer):
             return
         self.project_id = project.pk
         self.seen: deque[int] = deque(maxlen=1000)
-        await self.channel_layer.group_add(project_group(self.project_id), self.channel_name)
+        self.membership = GroupMembership(
+            self.channel_layer, project_group(self.project_id), self.channel_name
+        )
+        await self.membership.join()
         relay.ensure_running()
         await self.send_json({"type": "hello", "project": self.project_id})
 
     async def disconnect(self, code):
-        if hasattr(self, "project_id"):
-            await self.channel_layer.group_discard(
-                project_group(self.project_id), self.channel_name
-            )
+        if hasattr(self, "membership"):
+            await self.membership.leave()
 
     async def receive_json(self, content, **kwargs):
         since = content.get("since") if isinstance(content, dict) else None
