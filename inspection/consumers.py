@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from urllib.parse import parse_qs
 
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -21,6 +23,9 @@ class StationLiveConsumer(AsyncWebsocketConsumer):
     """
 
     WINDOW = 2  # frames per camera in flight
+    # No frame for this long (several capture periods) and the station counts as offline:
+    # its worker died or its host is cut off. Sent as {"type": "station", "status": ...}.
+    OFFLINE_AFTER_S = 3.0
 
     station = None
     flow = False
@@ -31,6 +36,9 @@ class StationLiveConsumer(AsyncWebsocketConsumer):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.pending: dict[int, dict] = {}
+        self.last_frame = time.monotonic()
+        self.online: bool | None = None
+        self.watchdog: asyncio.Task | None = None
 
     async def connect(self):
         await self.accept()
@@ -48,10 +56,23 @@ class StationLiveConsumer(AsyncWebsocketConsumer):
         await self.membership.join()
         if settings.STATIONS_IN_WEB:
             live.watch(self.station)
+        self.watchdog = asyncio.get_running_loop().create_task(self._watch_station())
+
+    async def _watch_station(self):
+        while True:
+            await asyncio.sleep(0.5)
+            if (
+                self.online is not False
+                and time.monotonic() - self.last_frame > self.OFFLINE_AFTER_S
+            ):
+                self.online = False
+                await self.send(text_data=json.dumps({"type": "station", "status": "offline"}))
 
     async def disconnect(self, code):
         if self.station is None:
             return
+        if self.watchdog:
+            self.watchdog.cancel()
         await self.membership.leave()
         if settings.STATIONS_IN_WEB:
             live.unwatch(self.station.pk)
@@ -72,6 +93,10 @@ class StationLiveConsumer(AsyncWebsocketConsumer):
             await self._send_frame(message)
 
     async def station_frame(self, message):
+        self.last_frame = time.monotonic()
+        if self.online is not True:
+            self.online = True
+            await self.send(text_data=json.dumps({"type": "station", "status": "online"}))
         if self.flow and self.in_flight >= self.window:
             if message["index"] in self.pending:
                 self.dropped += 1

@@ -11,8 +11,8 @@ from rest_framework.authtoken.models import Token
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from inspection.live import unpack_frame
 from inspection.models import Station
+from tests.live_frames import recv_frame
 from tests.processes import Process, free_port, service_env, start_web
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -50,7 +50,7 @@ def _fresh_frame(url: str, after: float, deadline: float) -> float:
         try:
             with connect(url, origin=url.split("/ws/")[0].replace("ws://", "http://")) as ws:
                 while time.monotonic() < deadline:
-                    header, _ = unpack_frame(ws.recv(timeout=max(0.1, deadline - time.monotonic())))
+                    header, _ = recv_frame(ws, max(0.1, deadline - time.monotonic()))
                     if header["ts"] > after:
                         return time.time() - after
         except (ConnectionClosed, TimeoutError, OSError):
@@ -85,7 +85,7 @@ def test_live_frames_resume_after_redis_restarts(project, owner, tmp_path):
         # A page open through the restart must not stall: it either keeps getting frames or
         # is closed (and then reconnects, as the live page does).
         with connect(live, origin=url) as page:
-            unpack_frame(page.recv(timeout=30))
+            recv_frame(page, 30)
             redis.terminate()
             redis.wait(timeout=10)
             time.sleep(2)
@@ -94,7 +94,7 @@ def test_live_frames_resume_after_redis_restarts(project, owner, tmp_path):
             outcome = "stalled"
             try:
                 while time.time() - back < RECOVERY_S:
-                    header, _ = unpack_frame(page.recv(timeout=RECOVERY_S))
+                    header, _ = recv_frame(page, RECOVERY_S)
                     if header["ts"] > back:
                         outcome = "resumed"
                         break

@@ -7,8 +7,8 @@ from channels.testing import WebsocketCommunicator
 
 from defect_platform.asgi import application
 from defect_platform.core.events import notify
-from inspection.live import unpack_frame
 from inspection.models import Station
+from tests.live_frames import receive_frame
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ORIGIN = [(b"origin", b"http://localhost")]
@@ -73,9 +73,9 @@ def test_a_station_streams_different_frames_from_each_camera(inspector, outsider
         assert connected
         frames = []
         while len(frames) < 6:
-            message = await client.receive_output(timeout=10)
-            assert message["type"] == "websocket.send", message
-            frames.append(unpack_frame(message["bytes"]))
+            frame = await receive_frame(client, 10)
+            assert isinstance(frame, tuple), frame
+            frames.append(frame)
         await client.disconnect()
         cameras = {header["camera"] for header, _ in frames}
         assert cameras == {"cam1", "cam2"}
@@ -94,9 +94,9 @@ def test_a_slow_client_gets_the_newest_frames_not_a_backlog(inspector, project):
     token = _token(inspector)
 
     async def frame(client):
-        message = await client.receive_output(timeout=10)
-        assert message["type"] == "websocket.send", message
-        return unpack_frame(message["bytes"])[0]
+        got = await receive_frame(client, 10)
+        assert isinstance(got, tuple), got
+        return got[0]
 
     async def scenario():
         client = WebsocketCommunicator(
@@ -148,9 +148,9 @@ def test_a_dead_camera_is_reported_offline_while_the_others_stream(inspector, pr
         assert (await client.connect())[0]
         headers = []
         while len(headers) < 6:
-            message = await client.receive_output(timeout=15)
-            assert message["type"] == "websocket.send", message
-            header, jpeg = unpack_frame(message["bytes"])
+            got = await receive_frame(client, 15)
+            assert isinstance(got, tuple), got
+            header, jpeg = got
             headers.append((header, jpeg))
         await client.disconnect()
         return headers

@@ -10,9 +10,9 @@ from django.conf import settings
 from rest_framework.authtoken.models import Token
 from websockets.sync.client import connect
 
-from inspection.live import unpack_frame
 from inspection.models import Station
 from tests.conftest import make_image, png_bytes
+from tests.live_frames import recv_frame
 from tests.processes import Process, service_env, start_web, start_worker
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -54,7 +54,7 @@ def test_events_and_station_frames_cross_web_processes(project, owner, tmp_path)
             assert (event["kind"], event["payload"]["count"]) == ("images.added", 1)
 
         with connect(f"{ws_b}/ws/stations/{station.pk}/live/?token={token}", origin=url_b) as live:
-            frames = [unpack_frame(live.recv(timeout=30)) for _ in range(4)]
+            frames = [recv_frame(live, 30) for _ in range(4)]
         cameras = {header["camera"] for header, _ in frames}
         assert cameras == {"cam1", "cam2"}
         ages = [time.time() - header["ts"] for header, _ in frames]

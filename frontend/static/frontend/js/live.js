@@ -68,7 +68,15 @@ function connect() {
   socket = ws;
   ws.binaryType = "arraybuffer";
   ws.onopen = () => { delay = 500; conn.textContent = "live"; conn.className = "badge badge-live"; };
-  ws.onmessage = (message) => { if (message.data instanceof ArrayBuffer) onFrame(message.data); };
+  ws.onmessage = (message) => {
+    if (message.data instanceof ArrayBuffer) { onFrame(message.data); return; }
+    const status = JSON.parse(message.data);
+    if (status.type === "station") {
+      const online = status.status === "online";
+      conn.textContent = online ? "live" : "station offline";
+      conn.className = `badge ${online ? "badge-live" : "badge-offline"}`;
+    }
+  };
   ws.onclose = (e) => {
     conn.textContent = e.code >= 4000 ? "not allowed" : "offline";
     conn.className = "badge badge-offline";
