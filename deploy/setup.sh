@@ -23,6 +23,14 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 
+if [ "${1:-}" = "--test" ] && ! command -v redis-server >/dev/null 2>&1; then
+  # The fault tests start private redis-server copies on spare ports.
+  echo "==> installing redis-server for the fault tests"
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq redis-server >/dev/null
+fi
+
 if [ "${1:-}" = "--test" ] && [ ! -x /usr/bin/chromium ]; then
   echo "==> installing Debian's Chromium for the browser tests"
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
