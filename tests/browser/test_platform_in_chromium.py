@@ -182,8 +182,11 @@ def test_inspect_an_image_from_the_project_page(page, tmp_path):
     before = rows.count()
     rows.first.get_by_role("button", name="present").click()
     page.wait_for_function(f"document.querySelectorAll('#queue tbody tr').length === {before - 1}")
-    judged = page.locator(".audit-project dd").first.text_content()
-    assert int(judged) >= 1
+    # The figures reload after the decision: the inspected project now counts one object.
+    figures = f'.audit-project[data-project="{project}"] dd'
+    page.wait_for_function(
+        f"Number(document.querySelector('{figures}')?.textContent) >= 1", timeout=10_000
+    )
 
 
 def test_the_placement_helper_draws_coverage_and_blind_spots(page):
