@@ -56,3 +56,11 @@ def trigger(user, station, projects, serial="", lot="", idempotency_key=""):
         idempotency_key,
         issues,
     )
+
+
+def close_all() -> None:
+    """Stop every cached capture's grabbers (tests, and a process shutting down)."""
+    with _lock:
+        for _, capture in _captures.values():
+            capture.close()
+        _captures.clear()

@@ -12,7 +12,16 @@ from django.db import connection
 
 from defect_platform.core.processes import ROOT, Process, free_port, start_web, wait_http
 
-__all__ = ["ROOT", "Process", "free_port", "service_env", "start_web", "start_worker", "wait_http"]
+__all__ = [
+    "ROOT",
+    "Process",
+    "free_port",
+    "service_env",
+    "start_station",
+    "start_web",
+    "start_worker",
+    "wait_http",
+]
 
 
 def service_env(media_root: Path, redis: bool = True, **extra: str) -> dict[str, str]:
@@ -60,4 +69,11 @@ def start_worker(env, log_dir, name="worker") -> Process:
         ],
         env,
         log_dir,
+    )
+
+
+def start_station(env, log_dir, station_id: int, name="station") -> Process:
+    """`manage.py run_station`, as the deploy process file runs it in scaled-out mode."""
+    return Process(
+        name, [sys.executable, "manage.py", "run_station", str(station_id)], env, log_dir
     )

@@ -2,7 +2,6 @@
 within 10 s, with no manual restart. Runs against a private redis-server on a spare port."""
 
 import subprocess
-import sys
 import time
 
 import pytest
@@ -13,7 +12,7 @@ from websockets.sync.client import connect
 
 from inspection.models import Station
 from tests.live_frames import recv_frame
-from tests.processes import Process, free_port, service_env, start_web
+from tests.processes import free_port, service_env, start_station, start_web
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 RECOVERY_S = 10.0
@@ -71,14 +70,7 @@ def test_live_frames_resume_after_redis_restarts(project, owner, tmp_path):
     try:
         web, url = start_web(env, tmp_path)
         processes.append(web)
-        processes.append(
-            Process(
-                "station",
-                [sys.executable, "manage.py", "run_station", str(station.pk)],
-                env,
-                tmp_path,
-            )
-        )
+        processes.append(start_station(env, tmp_path, station.pk))
         live = f"{url.replace('http', 'ws')}/ws/stations/{station.pk}/live/?token={token}"
         assert _fresh_frame(live, time.time(), time.monotonic() + 60) < 60
 

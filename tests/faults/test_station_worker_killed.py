@@ -5,7 +5,6 @@ process file restarts it)."""
 import json
 import os
 import signal
-import sys
 import time
 
 import pytest
@@ -14,7 +13,7 @@ from rest_framework.authtoken.models import Token
 from websockets.sync.client import connect
 
 from inspection.models import Station
-from tests.processes import Process, service_env, start_web
+from tests.processes import service_env, start_station, start_web
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -37,12 +36,11 @@ def test_the_live_page_sees_a_killed_station_go_offline_and_come_back(project, o
     station = Station.objects.create(name="Line K", fps=5.0)
     station.projects.set([project])
     env = service_env(settings.MEDIA_ROOT, STATIONS_IN_WEB="0")
-    args = [sys.executable, "manage.py", "run_station", str(station.pk)]
     processes = []
     try:
         web, url = start_web(env, tmp_path)
         processes.append(web)
-        worker = Process("station", args, env, tmp_path)
+        worker = start_station(env, tmp_path, station.pk)
         processes.append(worker)
         live = f"{url.replace('http', 'ws')}/ws/stations/{station.pk}/live/?token={token}"
         with connect(live, origin=url) as page:
@@ -50,7 +48,7 @@ def test_the_live_page_sees_a_killed_station_go_offline_and_come_back(project, o
             os.killpg(worker.proc.pid, signal.SIGKILL)
             worker.proc.wait(timeout=10)
             assert _status(page, "offline", 10) <= 6
-            processes.append(Process("station-again", args, env, tmp_path))
+            processes.append(start_station(env, tmp_path, station.pk, "station-again"))
             assert _status(page, "online", 60) < 60
     finally:
         for process in processes:

@@ -166,7 +166,7 @@ def test_a_view_that_drifts_from_its_golden_frame_makes_the_object_not_inspectab
 
 
 def test_a_trigger_captures_every_camera_and_reports_an_offline_one(
-    client_for, inspector, trained_model
+    client_for, inspector, trained_model, request
 ):
     from inspection.models import Station
 
@@ -180,8 +180,11 @@ def test_a_trigger_captures_every_camera_and_reports_an_offline_one(
         ],
     )
     station.projects.set([project])
+    from inspection import triggering
+
     client = client_for(inspector)
     url = f"/api/stations/{station.pk}/trigger/"
+    request.addfinalizer(triggering.close_all)
     first = client.post(url, {"serial": "S-9", "idempotency_key": "k1"}, format="json")
     assert first.status_code == 200, first.json()
     verdict = first.json()

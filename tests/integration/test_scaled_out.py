@@ -1,7 +1,6 @@
 """Scaled-out mode: two web processes, a worker and a station worker on PostgreSQL + Redis."""
 
 import json
-import sys
 import time
 
 import pytest
@@ -13,7 +12,7 @@ from websockets.sync.client import connect
 from inspection.models import Station
 from tests.conftest import make_image, png_bytes
 from tests.live_frames import recv_frame
-from tests.processes import Process, service_env, start_web, start_worker
+from tests.processes import service_env, start_station, start_web, start_worker
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -30,14 +29,7 @@ def test_events_and_station_frames_cross_web_processes(project, owner, tmp_path)
         web_b, url_b = start_web(env, tmp_path, "web-b")
         processes.append(web_b)
         processes.append(start_worker(env, tmp_path))
-        processes.append(
-            Process(
-                "station",
-                [sys.executable, "manage.py", "run_station", str(station.pk)],
-                env,
-                tmp_path,
-            )
-        )
+        processes.append(start_station(env, tmp_path, station.pk))
         ws_b = url_b.replace("http", "ws")
         with connect(
             f"{ws_b}/ws/projects/{project.pk}/events/?token={token}", origin=url_b
