@@ -14,7 +14,7 @@ from PIL import Image as PILImage
 
 from annotation.formats import export
 from annotation.models import LabelVersion
-from annotation.services import training_labels
+from annotation.services import training_labels, version_mask
 from defect_platform.core.storage import read_bytes
 
 
@@ -41,7 +41,7 @@ def export_zip(project, fmt: str):
             version = labels[image.pk]
             mask = None
             if version.kind == LabelVersion.Kind.MASK:
-                mask = np.asarray(PILImage.open(io.BytesIO(read_bytes(version.mask.name))))
+                mask = version_mask(version, image.height, image.width)
             entries.append(export.Entry(name, image.width, image.height, mask))
             if fmt == "masks":
                 blank = np.zeros((image.height, image.width), np.uint8)

@@ -170,11 +170,16 @@ def training_labels(project) -> dict[int, LabelVersion]:
     return chosen
 
 
-def _label_mask(label: Label) -> np.ndarray:
-    version, image = label.current_version, label.image
+def version_mask(version: LabelVersion, height: int, width: int) -> np.ndarray:
+    """A label version as an HxW uint8 mask (value/255 = probability); a negative or unsure
+    version is all zeros."""
     if version.kind == LabelVersion.Kind.MASK:
         return np.asarray(PILImage.open(io.BytesIO(read_bytes(version.mask.name))))
-    return np.zeros((image.height, image.width), np.uint8)
+    return np.zeros((height, width), np.uint8)
+
+
+def _label_mask(label: Label) -> np.ndarray:
+    return version_mask(label.current_version, label.image.height, label.image.width)
 
 
 def _consensus_version(people: list[Label], system, existing: Label | None) -> LabelVersion:
@@ -205,10 +210,5 @@ def annotator_masks(images) -> dict[int, dict[str, np.ndarray]]:
     )
     out: dict[int, dict[str, np.ndarray]] = {}
     for label in labels:
-        version, image = label.current_version, label.image
-        if version.kind == LabelVersion.Kind.MASK:
-            mask = np.asarray(PILImage.open(io.BytesIO(read_bytes(version.mask.name))))
-        else:
-            mask = np.zeros((image.height, image.width), np.uint8)
-        out.setdefault(image.pk, {})[label.annotator.username] = mask
+        out.setdefault(label.image_id, {})[label.annotator.username] = _label_mask(label)
     return out

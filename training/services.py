@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import logging
 import socket
@@ -14,12 +13,11 @@ import numpy as np
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from PIL import Image as PILImage
 from rest_framework.exceptions import ValidationError
 
 from annotation.imaging import to_rgb_array
 from annotation.models import Image, LabelVersion
-from annotation.services import training_labels
+from annotation.services import training_labels, version_mask
 from defect_platform.core.events import notify
 from defect_platform.core.storage import delete_quietly, read_bytes, save_bytes, unique_name
 from training import registry
@@ -180,10 +178,7 @@ def _load_samples(job: TrainingJob):
             raise RuntimeError(f"snapshot item {image_id} is gone from the database")
         try:
             pixels = to_rgb_array(read_bytes(image.file.name))
-            if version.kind == LabelVersion.Kind.MASK:
-                mask = np.asarray(PILImage.open(io.BytesIO(read_bytes(version.mask.name))))
-            else:
-                mask = np.zeros(pixels.shape[:2], dtype=np.uint8)
+            mask = version_mask(version, *pixels.shape[:2])
         except OSError as exc:
             raise RuntimeError(f"file of image {image_id} is missing or unreadable: {exc}") from exc
         samples.append(Sample(pixels, mask))
@@ -542,11 +537,7 @@ def _evaluate_on(v: ModelVersion, labels: dict[int, LabelVersion]) -> dict:
     for image_id, version in sorted(labels.items()):
         pixels = to_rgb_array(read_bytes(images[image_id].file.name))
         probs.append(loaded.predict([pixels])[0])
-        if version.kind == LabelVersion.Kind.MASK:
-            mask = np.asarray(PILImage.open(io.BytesIO(read_bytes(version.mask.name))))
-            targets.append(mask.astype(np.float32) / 255.0)
-        else:
-            targets.append(np.zeros(pixels.shape[:2], np.float32))
+        targets.append(version_mask(version, *pixels.shape[:2]).astype(np.float32) / 255.0)
     rule = DecisionRule(v.threshold, v.min_area, "stored", 0.0)
     return evaluate(probs, targets, v.pixel_threshold, rule)
 

@@ -19,7 +19,7 @@ import torch
 
 from defect_platform.bench.timing import median_ms
 from training.ml import export, runtime, runtime_gate
-from training.ml.data import batch_inputs, fit, normalise, unfit
+from training.ml.data import batch_inputs, fit, normalise
 from training.ml.metrics import image_scores
 from training.ml.model import ModelConfig
 from training.ml.train import Sample, TrainConfig, predict_probs, train
@@ -115,10 +115,7 @@ def measure(
     images, masks = [s.image for s in unseen], [s.mask for s in unseen]
     reference = predict_probs(result.model, images, size, policy)
     served = runtime.open_runner(chosen, onnx, int8, config.threads)
-    probs = []
-    for start in range(0, len(images), 8):
-        x, placements = batch_inputs(images[start : start + 8], size, policy)
-        probs += [unfit(p, pl) for p, pl in zip(served(x)[:, 0], placements, strict=True)]
+    probs = runtime_gate.predict_all(served, images, size, policy)
     rule = result.rule
 
     def verdicts(maps):

@@ -104,7 +104,8 @@ def gate_indices(val_indices: list[int], train_indices: list[int], seed: int = 0
     return chosen + extra[: max(0, MIN_GATE_IMAGES - len(chosen))]
 
 
-def _predict_all(run: Callable, images, size, policy, batch=8) -> list[np.ndarray]:
+def predict_all(run: Callable, images, size, policy, batch=8) -> list[np.ndarray]:
+    """Probability maps at each image's own size from a runner, a batch at a time."""
     out = []
     for start in range(0, len(images), batch):
         x, placements = batch_inputs(images[start : start + batch], size, policy)
@@ -144,12 +145,12 @@ def check(
 ) -> GateReport:
     """Every candidate against the fp32 reference on the same images; the fastest that passes
     is chosen (`runners` in runtime.PREFERENCE order), else ONNX Runtime fp32."""
-    ref_probs = _predict_all(reference, images, size, policy)
+    ref_probs = predict_all(reference, images, size, policy)
     ref_verdicts, ref_counts = _verdicts_and_counts(ref_probs, masks, rule, pixel_threshold)
     reference_iou = _iou(ref_counts)
     candidates = [Candidate(name, reason=why) for name, why in (skipped or {}).items()]
     for name, run in runners.items():
-        probs = _predict_all(run, images, size, policy)
+        probs = predict_all(run, images, size, policy)
         verdicts, counts = _verdicts_and_counts(probs, masks, rule, pixel_threshold)
         agreement = float(np.mean([a == b for a, b in zip(verdicts, ref_verdicts, strict=True)]))
         delta_pp = 100 * (_iou(counts) - reference_iou)
