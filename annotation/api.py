@@ -8,7 +8,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotation import agreement, services
+from annotation import agreement, review, services
 from annotation.exporting import export_zip
 from annotation.formats import export
 from annotation.formats.archive import ArchiveRejected
@@ -37,9 +37,25 @@ class ProjectImagesView(generics.ListAPIView):
     ordering_fields = ["id", "created_at"]
     filterset_fields = ["sha256"]
 
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "state", str, enum=review.IMAGE_STATES, description="labeling/review state"
+            )
+        ]
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
     def get_queryset(self):
         project = get_project_for_user(self.request.user, self.kwargs["project_pk"])
-        return Image.objects.filter(project=project)
+        images = review.with_state(Image.objects.filter(project=project))
+        state = self.request.query_params.get("state")
+        if state:
+            if state not in review.IMAGE_STATES:
+                raise ValidationError({"state": f"Use one of {', '.join(review.IMAGE_STATES)}."})
+            images = images.filter(state=state)
+        return images
 
     @extend_schema(request=UploadSerializer, responses={201: UploadResultSerializer})
     def post(self, request, project_pk):

@@ -29,7 +29,18 @@ class Image(models.Model):
 
 
 class Label(models.Model):
-    """One annotator's label for one image; its content lives in immutable versions."""
+    """One annotator's label for one image; its content lives in immutable versions.
+
+    `state` is where the label stands in review. `accepted_version` is the version a reviewer
+    last accepted: an edit after acceptance moves the label back to in progress, but training
+    keeps the accepted content until a reviewer accepts the new one.
+    """
+
+    class State(models.TextChoices):
+        IN_PROGRESS = "in_progress", "In progress"
+        SUBMITTED = "submitted", "Submitted"
+        ACCEPTED = "accepted", "Accepted"
+        REJECTED = "rejected", "Rejected"
 
     image = models.ForeignKey(Image, on_delete=models.PROTECT, related_name="labels")
     annotator = models.ForeignKey(
@@ -38,6 +49,11 @@ class Label(models.Model):
     current_version = models.ForeignKey(
         "LabelVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    state = models.CharField(max_length=12, choices=State.choices, default=State.IN_PROGRESS)
+    accepted_version = models.ForeignKey(
+        "LabelVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    accepted_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -73,3 +89,62 @@ class LabelVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.label} v{self.number} ({self.kind})"
+
+
+class ReviewEvent(models.Model):
+    """One step of a label's review, append-only: the annotator submits a version, a reviewer
+    accepts or rejects it (a rejection says why)."""
+
+    class Action(models.TextChoices):
+        SUBMIT = "submit", "Submitted"
+        ACCEPT = "accept", "Accepted"
+        REJECT = "reject", "Rejected"
+
+    label = models.ForeignKey(Label, on_delete=models.PROTECT, related_name="reviews")
+    version = models.ForeignKey(LabelVersion, on_delete=models.PROTECT, related_name="+")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    action = models.CharField(max_length=10, choices=Action.choices)
+    comment = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["label", "created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} {self.version} by {self.actor}"
+
+
+class Assignment(models.Model):
+    """An image handed to an annotator by the queue, so that with an overlap of n no more than
+    n people are sent the same image. It lapses when no label follows in time."""
+
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="assignments")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["image", "user"], name="one_assignment_per_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.image} for {self.user}"
+
+
+class PreLabel(models.Model):
+    """A model's proposal for an image nobody has labelled yet: annotators start from it and
+    correct it, and the queue sends the most uncertain images first."""
+
+    image = models.OneToOneField(Image, on_delete=models.CASCADE, related_name="prelabel")
+    model_version = models.ForeignKey(
+        "training.ModelVersion", on_delete=models.CASCADE, related_name="+"
+    )
+    mask = models.FileField(max_length=300, help_text="probabilities as 8-bit grey (value/255)")
+    uncertainty = models.FloatField(
+        help_text="share of the image whose probability lies between 0.3 and 0.7"
+    )
+    max_probability = models.FloatField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"pre-label of {self.image} by {self.model_version}"

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from annotation.models import Image, Label, LabelVersion
+from annotation.models import Image, Label, LabelVersion, PreLabel, ReviewEvent
 
 
 class LabelVersionSerializer(serializers.ModelSerializer):
@@ -27,13 +27,56 @@ class LabelVersionSerializer(serializers.ModelSerializer):
         return f"/api/label-versions/{version.pk}/mask/"
 
 
+class ReviewEventSerializer(serializers.ModelSerializer):
+    actor = serializers.CharField(source="actor.username", read_only=True)
+
+    class Meta:
+        model = ReviewEvent
+        fields = ["id", "label", "version", "actor", "action", "comment", "created_at"]
+
+
 class LabelSerializer(serializers.ModelSerializer):
     annotator = serializers.CharField(source="annotator.username", read_only=True)
     current_version = LabelVersionSerializer(read_only=True)
+    last_review = serializers.SerializerMethodField()
 
     class Meta:
         model = Label
-        fields = ["id", "annotator", "current_version", "updated_at"]
+        fields = [
+            "id",
+            "image",
+            "annotator",
+            "state",
+            "current_version",
+            "accepted_version",
+            "last_review",
+            "updated_at",
+        ]
+
+    def get_last_review(self, label) -> dict | None:
+        event = label.reviews.select_related("actor").order_by("-created_at", "-pk").first()
+        return ReviewEventSerializer(event).data if event else None
+
+
+class ReviewActionSerializer(serializers.Serializer):
+    action = serializers.ChoiceField(choices=["accept", "reject"])
+    version = serializers.IntegerField(help_text="the version reviewed: a newer one is a 409")
+    comment = serializers.CharField(required=False, allow_blank=True, max_length=4000)
+
+
+class SubmitSerializer(serializers.Serializer):
+    version = serializers.IntegerField(help_text="the version submitted: a newer one is a 409")
+
+
+class PreLabelSerializer(serializers.ModelSerializer):
+    mask_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = PreLabel
+        fields = ["model_version", "uncertainty", "max_probability", "created_at", "mask_url"]
+
+    def get_mask_url(self, prelabel) -> str:
+        return f"/api/images/{prelabel.image_id}/prelabel/mask/"
 
 
 class ImageSerializer(serializers.ModelSerializer):
@@ -52,7 +95,14 @@ class ImageSerializer(serializers.ModelSerializer):
             "metadata",
             "created_at",
             "file_url",
+            "state",
         ]
+
+    state = serializers.SerializerMethodField()
+
+    def get_state(self, image) -> str | None:
+        """Where the image stands in labeling and review (lists only)."""
+        return getattr(image, "state", None)
 
     def get_file_url(self, image) -> str:
         return f"/api/images/{image.pk}/file/"

@@ -113,7 +113,9 @@ def save_label(
                 positive_pixels=positive,
             )
             label.current_version = version
-            label.save(update_fields=["current_version", "updated_at"])
+            # An edit reopens review: what a reviewer saw is no longer what the label holds.
+            label.state = Label.State.IN_PROGRESS
+            label.save(update_fields=["current_version", "state", "updated_at"])
     except BaseException:
         delete_quietly(mask_name)
         raise
@@ -140,15 +142,17 @@ def consensus_user():
 def training_labels(project) -> dict[int, LabelVersion]:
     """Image id -> the label version training uses.
 
-    With two or more annotators' labels, their consensus: the mean of their masks, a soft
-    label (k of n annotators painting a pixel gives it k/n), kept as a version of the
-    consensus account's label so snapshots can name it. With one annotator, that label.
-    Unsure labels take no side; an image with only unsure labels is left out.
+    A version a reviewer accepted comes first (the latest acceptance when several were):
+    that is how a reviewer overrides the consensus. Otherwise, with two or more annotators'
+    labels, their consensus: the mean of their masks, a soft label (k of n annotators painting
+    a pixel gives it k/n), kept as a version of the consensus account's label so snapshots can
+    name it. With one annotator, that label. Unsure labels take no side; an image with only
+    unsure labels is left out.
     """
     system = consensus_user()
     labels = (
         Label.objects.filter(image__project=project, current_version__isnull=False)
-        .select_related("image", "current_version")
+        .select_related("image", "current_version", "accepted_version")
         .order_by("updated_at", "pk")
     )
     by_image: dict[int, list[Label]] = {}
@@ -156,6 +160,10 @@ def training_labels(project) -> dict[int, LabelVersion]:
         by_image.setdefault(label.image_id, []).append(label)
     chosen = {}
     for image_id, group in by_image.items():
+        accepted = [lb for lb in group if lb.accepted_version_id and lb.annotator_id != system.pk]
+        if accepted:
+            chosen[image_id] = max(accepted, key=lambda lb: lb.accepted_at).accepted_version
+            continue
         people = [
             label
             for label in group

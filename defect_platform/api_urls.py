@@ -3,6 +3,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from annotation import api as annotation_api
+from annotation import review_api
 from defect_platform.core import api as core_api
 from inspection import api as inspection_api
 from training import api as training_api
@@ -46,6 +47,36 @@ urlpatterns = [
         "images/<int:pk>/disagreement/",
         annotation_api.ImageDisagreementView.as_view(),
         name="api-image-disagreement",
+    ),
+    path(
+        "projects/<int:project_pk>/queue/",
+        review_api.ProjectQueueView.as_view(),
+        name="api-project-queue",
+    ),
+    path(
+        "projects/<int:project_pk>/review-queue/",
+        review_api.ProjectReviewQueueView.as_view(),
+        name="api-project-review-queue",
+    ),
+    path(
+        "projects/<int:project_pk>/prelabels/",
+        review_api.ProjectPreLabelsView.as_view(),
+        name="api-project-prelabels",
+    ),
+    path("labels/<int:pk>/submit/", review_api.LabelSubmitView.as_view(), name="api-label-submit"),
+    path("labels/<int:pk>/review/", review_api.LabelReviewView.as_view(), name="api-label-review"),
+    path(
+        "labels/<int:pk>/reviews/", review_api.LabelReviewsView.as_view(), name="api-label-reviews"
+    ),
+    path(
+        "images/<int:pk>/prelabel/",
+        review_api.ImagePreLabelView.as_view(),
+        name="api-image-prelabel",
+    ),
+    path(
+        "images/<int:pk>/prelabel/mask/",
+        review_api.ImagePreLabelMaskView.as_view(),
+        name="api-image-prelabel-mask",
     ),
     path("images/<int:pk>/", annotation_api.ImageDetailView.as_view(), name="api-image"),
     path("images/<int:pk>/file/", annotation_api.ImageFileView.as_view(), name="api-image-file"),
@@ -112,6 +143,11 @@ urlpatterns = [
     ),
     path("records/", inspection_api.RecordListView.as_view(), name="api-records"),
     path("records/<int:pk>/", inspection_api.RecordDetailView.as_view(), name="api-record"),
+    path(
+        "records/<int:pk>/views/<int:view_pk>/",
+        inspection_api.RecordViewImageView.as_view(),
+        name="api-record-view",
+    ),
     path(
         "records/<int:pk>/decisions/",
         inspection_api.RecordDecisionsView.as_view(),

@@ -5,6 +5,7 @@ from django.db.models import Count, Q
 from django.http import Http404
 from django.shortcuts import redirect, render
 
+from annotation import review
 from annotation.models import Image
 from defect_platform.core.access import can, get_project_for_user, get_scoped, projects_for_user
 from defect_platform.core.navigation import landing_for
@@ -30,9 +31,7 @@ def project_list(request):
 @login_required
 def project_detail(request, pk):
     project = get_project_for_user(request.user, pk)
-    images = project.images.annotate(
-        labelled=Count("labels", filter=Q(labels__current_version__isnull=False))
-    ).order_by("-id")[:60]
+    images = review.with_state(project.images.all()).order_by("-id")[:60]
     context = {
         "project": project,
         "images": images,
@@ -41,6 +40,7 @@ def project_detail(request, pk):
         "models": project.model_versions.all()[:10],
         "can_import": can(request.user, project, "import"),
         "can_label": can(request.user, project, "label"),
+        "can_review": can(request.user, project, "review"),
         "can_train": can(request.user, project, "train"),
         "can_inspect": can(request.user, project, "inspect"),
     }
@@ -56,6 +56,7 @@ def label_image(request, pk):
         "project": image.project,
         "previous": siblings.filter(pk__lt=image.pk).order_by("-pk").first(),
         "next": siblings.filter(pk__gt=image.pk).order_by("pk").first(),
+        "can_review": can(request.user, image.project, "review"),
     }
     return render(request, "frontend/label_image.html", context)
 

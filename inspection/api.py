@@ -18,13 +18,15 @@ from inspection.access import (
     stations_for_user,
     visible_project_ids,
 )
-from inspection.models import RecordMask
+from inspection.models import RecordMask, RecordView
 from inspection.serializers import (
     DecisionRequestSerializer,
     DecisionSerializer,
     InspectRequestSerializer,
     PlacementSerializer,
+    RecordDetailSerializer,
     RecordSerializer,
+    RecordViewSerializer,
     ReferenceSerializer,
     StationSerializer,
     TriggerSerializer,
@@ -98,10 +100,31 @@ class RecordListView(generics.ListAPIView):
 
 
 class RecordDetailView(APIView):
-    @extend_schema(responses=VerdictSerializer)
+    """The record's verdict JSON and its view images (those the retention policy kept)."""
+
+    @extend_schema(responses=RecordDetailSerializer)
     def get(self, request, pk):
         record = get_record_for_user(request.user, pk)
-        return Response(verdicts.visible_to(record.result, visible_project_ids(request.user)))
+        body = verdicts.visible_to(record.result, visible_project_ids(request.user))
+        views = RecordViewSerializer(record.views.all(), many=True).data
+        return Response(body | {"views": views})
+
+
+class RecordViewImageView(APIView):
+    """One view image of a record as JPEG; 410 once the retention policy removed it."""
+
+    @extend_schema(responses={(200, "image/jpeg"): OpenApiTypes.BINARY})
+    def get(self, request, pk, view_pk):
+        record = get_record_for_user(request.user, pk)
+        view = RecordView.objects.filter(record=record, pk=view_pk).first()
+        if view is None:
+            raise Http404("Not found.")
+        if not view.file:
+            return Response(
+                {"detail": "This image was removed by the retention policy.", "code": "gone"},
+                status=status.HTTP_410_GONE,
+            )
+        return FileResponse(view.file.open("rb"), content_type="image/jpeg")
 
 
 class RecordMaskView(APIView):

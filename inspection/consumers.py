@@ -5,12 +5,13 @@ import json
 import time
 from urllib.parse import parse_qs
 
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from defect_platform.core.consumers import GroupMembership, authorise
-from inspection import live
-from inspection.access import get_station_for_user
+from inspection import live, verdicts
+from inspection.access import get_station_for_user, visible_project_ids
 
 
 class StationLiveConsumer(AsyncWebsocketConsumer):
@@ -49,6 +50,7 @@ class StationLiveConsumer(AsyncWebsocketConsumer):
             return
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
         self.flow = query.get("ack", ["0"])[0] == "1"
+        self.visible = await database_sync_to_async(visible_project_ids)(self.scope["user"])
         self.window = self.WINDOW * max(1, len(self.station.cameras))
         self.membership = GroupMembership(
             self.channel_layer, live.station_group(self.station.pk), self.channel_name
@@ -103,6 +105,15 @@ class StationLiveConsumer(AsyncWebsocketConsumer):
             self.pending[message["index"]] = message
             return
         await self._send_frame(message)
+
+    async def station_verdict(self, message):
+        """A judged capture (or why captures are not judged): small JSON, always sent, so a
+        slow client skips frames but never verdicts."""
+        body = {k: v for k, v in message.items() if k != "type"}
+        if body.get("verdict"):
+            # Defect details only for the projects this viewer belongs to.
+            body["verdict"] = verdicts.visible_to(body["verdict"], self.visible)
+        await self.send(text_data=json.dumps({"type": "verdict", **body}))
 
     async def _send_frame(self, message):
         header = {k: message[k] for k in ("camera", "index", "seq", "ts")}

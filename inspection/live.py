@@ -26,6 +26,9 @@ FRAME_SIZE = (256, 1248)
 JPEG_QUALITY = 80
 IDLE_GRACE_S = 5.0
 _render_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="camera")
+# One judging thread per process: inference runtimes bring their own thread pools.
+_judge_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="judge")
+JUDGE_RETRY_S = 5.0
 
 
 def station_group(station_id: int) -> str:
@@ -54,11 +57,15 @@ def _take(capture: Capture) -> list[tuple[View, bytes]]:
 
 
 class StationRunner:
-    def __init__(self, station_id: int, cameras: list[dict], fps: float):
+    def __init__(self, station_id: int, cameras: list[dict], fps: float, judge: bool = True):
         self.station_id = station_id
         self.configs = cameras
         self.period = 1.0 / max(0.1, min(fps, 30.0))
         self.layer = get_channel_layer()
+        self.judging = judge
+        # The newest capture not yet judged; the judge replaces, never queues.
+        self.latest: tuple[int, list[View]] | None = None
+        self.fresh = asyncio.Event()
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -68,10 +75,13 @@ class StationRunner:
         seq = 0
         lost_since = None
         next_at = time.monotonic()
+        judge = loop.create_task(self._judge_forever()) if self.judging else None
         try:
             while True:
                 seq += 1
                 views = await loop.run_in_executor(_render_pool, _take, capture)
+                self.latest = (seq, [view for view, _ in views])
+                self.fresh.set()
                 try:
                     await self._publish(seq, views)
                     if lost_since is not None:
@@ -87,7 +97,34 @@ class StationRunner:
                 next_at = max(next_at + self.period, time.monotonic())
                 await asyncio.sleep(max(0.0, next_at - time.monotonic()))
         finally:
+            if judge:
+                judge.cancel()
             capture.close()
+
+    async def _judge_forever(self) -> None:
+        from inspection.live_judging import LiveJudge
+
+        loop = asyncio.get_running_loop()
+        judge = LiveJudge(self.station_id)
+        while True:
+            await self.fresh.wait()
+            self.fresh.clear()
+            seq, views = self.latest
+            try:
+                message = await loop.run_in_executor(_judge_pool, judge.judge, seq, views)
+            except Exception as exc:  # noqa: BLE001 - a model or database failure
+                # The line keeps streaming; the page shows why verdicts stopped, and the
+                # judge tries again after a pause.
+                log.exception("station %s: judging failed", self.station_id)
+                message = {"seq": seq, "judging": "error", "reason": str(exc)[:300]}
+                await asyncio.sleep(JUDGE_RETRY_S)
+            # When the layer is down the frame loop reports it; a verdict is simply not shown.
+            with contextlib.suppress(Exception):
+                await self.layer.group_send(
+                    station_group(self.station_id), {"type": "station.verdict", **message}
+                )
+            if message.get("judging") == "off":
+                await asyncio.sleep(JUDGE_RETRY_S)  # nothing to judge with: look again later
 
     async def _publish(self, seq: int, views) -> None:
         for view, jpeg in views:

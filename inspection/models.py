@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from defect_platform.core.models import Project
@@ -17,6 +18,23 @@ class Station(models.Model):
     fps = models.FloatField(default=4.0, help_text="captures per second in continuous mode")
     max_skew_ms = models.PositiveIntegerField(
         default=100, help_text="views of one capture further apart than this are flagged"
+    )
+    judge_live = models.BooleanField(
+        default=True,
+        help_text="judge continuous captures with the projects' models (live verdicts); off: "
+        "frames only, verdicts come from triggers",
+    )
+    keep_ok_images = models.FloatField(
+        default=0.1,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="share of OK captures whose view images are kept (all NG and not-inspectable "
+        "ones are); verdict rows are always kept",
+    )
+    ng_alert_window = models.PositiveIntegerField(
+        default=50, help_text="NG-rate alert: over the last N objects"
+    )
+    ng_alert_factor = models.FloatField(
+        default=3.0, help_text="NG-rate alert: above k times the day's NG rate"
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -73,6 +91,24 @@ class RecordMask(models.Model):
 
     def __str__(self) -> str:
         return f"mask of {self.camera} in record {self.record_id}"
+
+
+class RecordView(models.Model):
+    """One camera's image of an inspected object, as JPEG. The retention policy may remove the
+    image (`file` empty, `pruned_at` set); the row stays so the record still lists its views."""
+
+    record = models.ForeignKey(InspectionRecord, on_delete=models.CASCADE, related_name="views")
+    camera = models.CharField(max_length=60)
+    captured_at = models.DateTimeField(null=True, blank=True)
+    file = models.FileField(max_length=300, blank=True)
+    size_bytes = models.PositiveIntegerField(default=0)
+    pruned_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["record", "pk"]
+
+    def __str__(self) -> str:
+        return f"view {self.camera} of record {self.record_id}"
 
 
 class InspectorDecision(models.Model):

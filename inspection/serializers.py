@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from inspection.models import InspectionRecord, Station
+from inspection.models import InspectionRecord, RecordView, Station
 
 
 class InspectRequestSerializer(serializers.Serializer):
@@ -73,10 +73,37 @@ class VerdictSerializer(serializers.Serializer):
     latency_ms = serializers.FloatField()
 
 
+class RecordViewSerializer(serializers.ModelSerializer):
+    image_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = RecordView
+        fields = ["id", "camera", "captured_at", "image_url", "pruned_at"]
+
+    def get_image_url(self, view) -> str | None:
+        """None once the retention policy removed the image (the row stays)."""
+        return f"/api/records/{view.record_id}/views/{view.pk}/" if view.file else None
+
+
+class RecordDetailSerializer(VerdictSerializer):
+    views = RecordViewSerializer(many=True)
+
+
 class StationSerializer(serializers.ModelSerializer):
     class Meta:
         model = Station
-        fields = ["id", "name", "projects", "cameras", "fps", "created_at"]
+        fields = [
+            "id",
+            "name",
+            "projects",
+            "cameras",
+            "fps",
+            "judge_live",
+            "keep_ok_images",
+            "ng_alert_window",
+            "ng_alert_factor",
+            "created_at",
+        ]
         read_only_fields = fields
 
 

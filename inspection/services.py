@@ -11,7 +11,7 @@ from rest_framework.exceptions import ValidationError
 
 from annotation.imaging import ImageRejected, decode_image, encode_png, to_rgb_array
 from defect_platform.core.storage import delete_quietly, save_bytes, unique_name
-from inspection import engine, quality, verdicts
+from inspection import engine, quality, retention, verdicts
 from inspection.models import InspectionRecord, RecordMask
 from training import registry
 
@@ -56,9 +56,14 @@ def inspect_views(
     lot: str = "",
     idempotency_key: str = "",
     extra_issues: dict[str, list[str]] | None = None,
+    view_times: dict | None = None,
+    models: list | None = None,
 ) -> InspectionRecord:
-    """Judge decoded views [(camera, RGB array)] of one object and store the record."""
-    models = [registry.load(registry.model_for_project(p)) for p in projects]
+    """Judge decoded views [(camera, RGB array)] of one object and store the record.
+
+    `models` (loaded) saves the lookup for callers that judge many objects, the live line."""
+    if models is None:
+        models = [registry.load(registry.model_for_project(p)) for p in projects]
     results = engine.run(models, views) if views else [(m, []) for m in models]
     view_quality = {camera: quality.measure(image) for camera, image in views}
     issues = _quality_issues(station, view_quality) | (extra_issues or {})
@@ -73,6 +78,7 @@ def inspect_views(
         serial,
         lot,
         idempotency_key,
+        (views, view_times or {}),
     )
 
 
@@ -90,8 +96,9 @@ def _quality_issues(station, view_quality: dict) -> dict[str, list[str]]:
     return issues
 
 
-def _store(user, projects, station, results, quality_info, latency_ms, serial, lot, key):
+def _store(user, projects, station, results, quality_info, latency_ms, serial, lot, key, seen):
     view_quality, issues = quality_info
+    images, view_times = seen
     written: list[str] = []
     try:
         with transaction.atomic():
@@ -135,6 +142,9 @@ def _store(user, projects, station, results, quality_info, latency_ms, serial, l
             )
             record.result, record.verdict = result, result["verdict"]
             record.save(update_fields=["result", "verdict"])
+            ok_share = station.keep_ok_images if station else 1.0
+            keep = retention.keeps_images(record.pk, record.verdict, ok_share)
+            retention.store_views(record, images, view_times, keep, written)
     except IntegrityError:
         # The same idempotency key raced in from a second request: answer with that record.
         for name in written:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import UTC, datetime
 
 from inspection import live, services
 from inspection.capture import Capture
@@ -36,8 +37,16 @@ def trigger(user, station, projects, serial="", lot="", idempotency_key=""):
         return earlier
     started = time.perf_counter()
     views = _capture_for(station).take()
-    online = [v for v in views if v.status == "online"]
-    issues = {v.camera: [f"camera offline: {v.error}"] for v in views if v.status != "online"}
+    return judge_capture(user, station, projects, views, started, serial, lot, idempotency_key)
+
+
+def judge_capture(
+    user, station, projects, views, started, serial="", lot="", idempotency_key="", models=None
+):
+    """Judge one capture's views (capture.View) and store the record: offline cameras and
+    views further apart than the station's skew limit are listed as issues."""
+    online = [v for v in views if v.status == "online" and v.image is not None]
+    issues = {v.camera: [f"camera offline: {v.error}"] for v in views if v not in online}
     if len(online) > 1:
         stamps = [v.captured_at for v in online]
         skew_ms = (max(stamps) - min(stamps)) * 1000
@@ -55,7 +64,13 @@ def trigger(user, station, projects, serial="", lot="", idempotency_key=""):
         lot,
         idempotency_key,
         issues,
+        view_times={v.camera: _when(v.captured_at) for v in online},
+        models=models,
     )
+
+
+def _when(epoch: float | None):
+    return datetime.fromtimestamp(epoch, tz=UTC) if epoch else None
 
 
 def close_all() -> None:

@@ -40,6 +40,12 @@ class Project(models.Model):
         help_text="share of OK verdicts sent to inspectors for review (all NG go), so escapes "
         "get measured",
     )
+    overlap = models.PositiveSmallIntegerField(
+        default=1,
+        validators=[MinValueValidator(1), MaxValueValidator(10)],
+        help_text="how many annotators label each image; with 2 or more, training uses their "
+        "consensus (the mean mask) unless a reviewer accepted one label",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -20,10 +20,10 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from annotation.models import LabelVersion
+from annotation.models import LabelVersion, PreLabel
 from annotation.services import add_image, save_label
 from defect_platform.core.storage import save_bytes
-from inspection.models import InspectionRecord, RecordMask, Station
+from inspection.models import InspectionRecord, RecordMask, RecordView, Station
 from tests.conftest import make_image, png_bytes
 from training.models import ModelVersion, TrainingJob
 
@@ -35,13 +35,14 @@ EVERYONE = ["anonymous", "outsider", *ROLES, "staff"]
 MEMBERS = set(ROLES)
 LABELLERS = {"annotator", "reviewer", "engineer", "owner"}
 ENGINEERS = {"engineer", "owner"}
+REVIEWERS = {"reviewer", "owner"}
 INSPECTORS = {"inspector", "supervisor", "engineer", "owner"}
 OWNERS = {"owner"}
 ANY_USER = {"outsider", *ROLES}  # any signed-in user (lists are filtered, checked below)
 PUBLIC = {"anonymous", "outsider", *ROLES}
 
 # (method, URL name, object kind the URL names, who may, what a member who may not gets).
-# Object kinds: project, image, label, job, model, station, record, none.
+# Object kinds: project, image, label (a version), label-row, job, model, station, record, none.
 ROWS = [
     ("GET", "home", "none", ANY_USER, None),
     ("GET", "login", "none", PUBLIC, None),
@@ -73,6 +74,16 @@ ROWS = [
     ("GET", "api-image-file", "image", MEMBERS, 404),
     ("GET", "api-image-labels", "image", MEMBERS, 404),
     ("POST", "api-image-labels", "image", LABELLERS, 403),
+    ("GET", "api-project-queue", "project", LABELLERS, 403),
+    ("POST", "api-project-queue", "project", LABELLERS, 403),
+    ("GET", "api-project-review-queue", "project", REVIEWERS, 403),
+    ("POST", "api-project-prelabels", "project", ENGINEERS, 403),
+    # Only a label's own annotator submits it (AUTHOR_ONLY); the label here is the owner's.
+    ("POST", "api-label-submit", "label-row", OWNERS, 403),
+    ("POST", "api-label-review", "label-row", REVIEWERS, 403),
+    ("GET", "api-label-reviews", "label-row", MEMBERS, 404),
+    ("GET", "api-image-prelabel", "image", MEMBERS, 404),
+    ("GET", "api-image-prelabel-mask", "image", MEMBERS, 404),
     ("GET", "api-label-version", "label", MEMBERS, 404),
     ("GET", "api-label-version-mask", "label", MEMBERS, 404),
     ("GET", "api-project-jobs", "project", MEMBERS, 404),
@@ -102,6 +113,7 @@ ROWS = [
     ("GET", "api-records", "none", ANY_USER, None),
     ("GET", "api-record", "record", INSPECTORS, 404),
     ("GET", "api-record-mask", "record-mask", INSPECTORS, 404),
+    ("GET", "api-record-view", "record-view", INSPECTORS, 404),
     ("GET", "api-record-decisions", "record", INSPECTORS, 404),
     # Engineers and owners see records but judging them is the inspectors' job.
     (
@@ -130,6 +142,8 @@ WEBSOCKETS = [
     ("ws/projects/<int:pk>/events/", "project", MEMBERS),
     ("ws/stations/<int:pk>/live/", "station", INSPECTORS),
 ]
+# Routes only an object's author may use: not even staff act in someone else's name.
+AUTHOR_ONLY = {"api-label-submit"}
 # Routes with no row on purpose: format-suffix twins of listed routes, and the admin site
 # (Django's own staff check).
 UNLISTED = {"api-root-format"}
@@ -194,7 +208,15 @@ def world(trained_model, other_project, make_user, tmp_path):
 def _objects(project, model, owner, image=None, label=None):
     if image is None:
         image = project.images.order_by("pk").first()
-        label = LabelVersion.objects.filter(label__image=image).latest("pk")
+        painted = make_image(3, (image.height, image.width))[:, :, 0] > 128
+        label = save_label(image, owner, "mask", png_bytes(painted), False, None)
+    PreLabel.objects.create(
+        image=image,
+        model_version=model,
+        mask=save_bytes(f"prelabels/{image.pk}.png", png_bytes(make_image(2)[:, :, 0])),
+        uncertainty=0.1,
+        max_probability=0.9,
+    )
     station = Station.objects.create(name=f"S {project.slug}")
     station.projects.add(project)
     record = InspectionRecord.objects.create(
@@ -211,7 +233,13 @@ def _objects(project, model, owner, image=None, label=None):
         camera="cam1",
         file=save_bytes(f"records/{record.pk}-mask.png", png_bytes(make_image(1)[:, :, 0])),
     )
+    view = RecordView.objects.create(
+        record=record,
+        camera="cam1",
+        file=save_bytes(f"records/{record.pk}-view.jpg", b"\xff\xd8 not decoded here"),
+    )
     return {
+        "record-view": view,
         "project": project,
         "image": image,
         "label": label,
@@ -233,6 +261,7 @@ def _url(name: str, kind: str, o: dict) -> str:
         "project": {"pk" if name in _PK_NAMES else "project_pk": o["project"].pk},
         "image": {"pk": o["image"].pk},
         "label": {"pk": o["label"].pk},
+        "label-row": {"pk": o["label"].label_id},
         "job": {"pk": o["job"].pk},
         "model": {"pk": o["model"].pk},
         "model-pair": {},
@@ -242,6 +271,7 @@ def _url(name: str, kind: str, o: dict) -> str:
         "station-camera": {"pk": o["station"].pk, "camera": "cam1"},
         "record": {"pk": o["record"].pk},
         "record-mask": {"pk": o["record"].pk, "mask_pk": o["record-mask"].pk},
+        "record-view": {"pk": o["record"].pk, "view_pk": o["record-view"].pk},
         "membership": {"project_pk": o["project"].pk, "pk": o["membership"].pk},
     }
     url = reverse(name, kwargs=by_kind[kind])
@@ -307,6 +337,8 @@ def test_every_role_gets_what_the_table_says(world):
                 url = _url(name, kind, objects[side])
                 got = _outcome(_request(client, method, url, kind, objects[side]))
                 want = _expected(role, side, kind, allowed, refused, method)
+                if role == "staff" and name in AUTHOR_ONLY:
+                    want = "denied"
                 if got != want and not (want == "denied-or-hidden" and got in ("denied", "hidden")):
                     problems.append(f"{role:10s} {method:6s} {url} ({side}): {got}, want {want}")
     assert problems == [], "\n" + "\n".join(problems)

@@ -2,6 +2,7 @@
 // Each frame is acknowledged once shown, so the server sends the newest frames instead of
 // queueing a backlog when this browser falls behind (latest frame wins).
 import { socketUrl } from "./api.js";
+import { VerdictBoard } from "./verdicts.js";
 
 const root = document.getElementById("live");
 const stationId = root.dataset.station;
@@ -12,11 +13,16 @@ const skipped = document.getElementById("skipped");
 const cameras = new Map();
 for (const fig of root.querySelectorAll(".camera")) {
   cameras.set(Number(fig.dataset.index), {
-    fig, img: fig.querySelector("img"), fps: fig.querySelector(".cam-fps"),
+    fig, img: fig.querySelector("img"), mask: fig.querySelector(".cam-mask"),
+    fps: fig.querySelector(".cam-fps"),
     state: fig.querySelector(".cam-state"),
     age: fig.querySelector(".cam-age"), times: [], url: null,
   });
 }
+const board = new VerdictBoard(cameras);
+document.getElementById("show-masks").addEventListener("change", (e) => {
+  if (!e.target.checked) for (const cam of cameras.values()) cam.mask.hidden = true;
+});
 let total = 0;
 const arrivals = [];
 
@@ -42,6 +48,7 @@ function onFrame(buffer) {
   counter.textContent = String(total);
   if (!cam) { ack(); return; }
   cam.fig.classList.toggle("offline", header.status === "offline");
+  board.offline(header.camera, header.status === "offline");
   cam.state.textContent = header.status === "offline" ? `offline: ${header.error || "no frames"}` : "";
   if (header.status === "offline") { ack(); return; }
   const url = URL.createObjectURL(jpeg);
@@ -71,8 +78,10 @@ function connect() {
   ws.onmessage = (message) => {
     if (message.data instanceof ArrayBuffer) { onFrame(message.data); return; }
     const status = JSON.parse(message.data);
+    if (status.type === "verdict") { board.show(status); return; }
     if (status.type === "station") {
       const online = status.status === "online";
+      board.alert("station", !online, "Station offline: no frames from its worker");
       conn.textContent = online ? "live" : "station offline";
       conn.className = `badge ${online ? "badge-live" : "badge-offline"}`;
     }

@@ -1,6 +1,7 @@
 // Project overview: upload with progress, start training, promote, inspect, live job events.
 import { api, socketUrl } from "./api.js";
 import { toast } from "./toast.js";
+import { openNext } from "./queue.js";
 
 const root = document.getElementById("project");
 const projectId = root.dataset.project;
@@ -133,3 +134,31 @@ function connect() {
 }
 connect();
 root.dataset.ready = "1";
+
+// Labeling queue: claim the next image (the queue respects the project's overlap), review next.
+const labeling = document.getElementById("labeling");
+async function refreshQueue() {
+  const q = await api(`/api/projects/${projectId}/queue/`);
+  const s = q.states;
+  const parts = [`${q.open} open to you`, `${s.submitted} submitted`, `${s.accepted} accepted`];
+  if (q.rejected.length) parts.unshift(`${q.rejected.length} sent back to you`);
+  document.getElementById("queue-summary").textContent = parts.join(" · ");
+  const badge = document.getElementById("to-review");
+  if (badge) badge.textContent = q.to_review;
+  return q;
+}
+if (labeling) {
+  refreshQueue().catch((err) => toast(err.message, "error"));
+  document.getElementById("label-next").addEventListener("click", () => openNext(projectId));
+  document.getElementById("review-next")?.addEventListener("click", async () => {
+    const waiting = await api(`/api/projects/${projectId}/review-queue/`);
+    if (!waiting.length) { toast("No label waits for review."); return; }
+    location.href = `/images/${waiting[0].image}/label/?review=${waiting[0].id}`;
+  });
+  document.getElementById("propose-labels")?.addEventListener("click", async () => {
+    try {
+      await api(`/api/projects/${projectId}/prelabels/`, { method: "POST" });
+      toast("The model is proposing masks for unlabelled images.");
+    } catch (err) { toast(err.message, "error"); }
+  });
+}
