@@ -158,6 +158,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "training.tasks.reap_stale_jobs",
         "schedule": env_float("REAPER_INTERVAL_S", 30.0, 0.5),
     },
+    "prune-record-images": {
+        "task": "inspection.tasks.prune_record_images",
+        "schedule": env_float("RETENTION_INTERVAL_S", 600.0, 1.0),
+    },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 
@@ -244,6 +248,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 MAX_IMAGE_PIXELS = env_int("MAX_IMAGE_PIXELS", 64_000_000, 1)
 
 MQTT_URL = env_url("MQTT_URL", ("mqtt", "mqtts", "tcp"))
+MQTT_TOPIC_PREFIX = env_str("MQTT_TOPIC_PREFIX", "defect-platform")
+# View images of inspected objects above this total are pruned, oldest OK first (rows stay).
+RECORD_IMAGES_MAX_MB = env_int("RECORD_IMAGES_MAX_MB", 20_480, 1)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("TIME_ZONE", "UTC")

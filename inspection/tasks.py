@@ -1,0 +1,9 @@
+from celery import shared_task
+from django.conf import settings
+
+from inspection import retention
+
+
+@shared_task
+def prune_record_images() -> int:
+    return retention.enforce_cap(settings.RECORD_IMAGES_MAX_MB * 1024 * 1024)
