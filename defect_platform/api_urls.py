@@ -5,6 +5,7 @@ from rest_framework.routers import DefaultRouter
 from annotation import api as annotation_api
 from annotation import review_api
 from defect_platform.core import api as core_api
+from defect_platform.core import webhooks_api
 from inspection import api as inspection_api
 from training import api as training_api
 
@@ -77,6 +78,17 @@ urlpatterns = [
         "images/<int:pk>/prelabel/mask/",
         review_api.ImagePreLabelMaskView.as_view(),
         name="api-image-prelabel-mask",
+    ),
+    path(
+        "projects/<int:project_pk>/webhooks/",
+        webhooks_api.ProjectWebhooksView.as_view(),
+        name="api-project-webhooks",
+    ),
+    path("webhooks/<int:pk>/", webhooks_api.WebhookDetailView.as_view(), name="api-webhook"),
+    path(
+        "webhooks/<int:pk>/deliveries/",
+        webhooks_api.WebhookDeliveriesView.as_view(),
+        name="api-webhook-deliveries",
     ),
     path("images/<int:pk>/", annotation_api.ImageDetailView.as_view(), name="api-image"),
     path("images/<int:pk>/file/", annotation_api.ImageFileView.as_view(), name="api-image-file"),

@@ -1,7 +1,7 @@
 """Pages. Thin: each finds its objects through the scoped lookups and renders a template."""
 
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import redirect, render
 

@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 from channels.layers import get_channel_layer
 
+from inspection.camera_events import CameraWatch
 from inspection.capture import Capture, View
 
 log = logging.getLogger(__name__)
@@ -76,12 +77,16 @@ class StationRunner:
         lost_since = None
         next_at = time.monotonic()
         judge = loop.create_task(self._judge_forever()) if self.judging else None
+        cameras = CameraWatch(self.station_id)
         try:
             while True:
                 seq += 1
                 views = await loop.run_in_executor(_render_pool, _take, capture)
                 self.latest = (seq, [view for view, _ in views])
                 self.fresh.set()
+                changes = cameras.changes(self.latest[1])
+                if changes:
+                    loop.run_in_executor(_judge_pool, cameras.tell_from_thread, changes)
                 try:
                     await self._publish(seq, views)
                     if lost_since is not None:

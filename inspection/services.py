@@ -10,6 +10,7 @@ from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
 from annotation.imaging import ImageRejected, decode_image, encode_png, to_rgb_array
+from defect_platform.core import webhooks
 from defect_platform.core.storage import delete_quietly, save_bytes, unique_name
 from inspection import engine, mqtt, quality, retention, verdicts
 from inspection.models import InspectionRecord, RecordMask
@@ -146,6 +147,8 @@ def _store(user, projects, station, results, quality_info, latency_ms, serial, l
             keep = retention.keeps_images(record.pk, record.verdict, ok_share)
             retention.store_views(record, images, view_times, keep, written)
             transaction.on_commit(lambda: mqtt.publish_verdict(record.result))
+            if record.verdict == InspectionRecord.Verdict.NG:
+                webhooks.emit([p.pk for p in projects], "verdict.ng", record.result)
     except IntegrityError:
         # The same idempotency key raced in from a second request: answer with that record.
         for name in written:

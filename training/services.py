@@ -18,6 +18,7 @@ from rest_framework.exceptions import ValidationError
 from annotation.imaging import to_rgb_array
 from annotation.models import Image, LabelVersion
 from annotation.services import training_labels, version_mask
+from defect_platform.core import webhooks
 from defect_platform.core.events import notify
 from defect_platform.core.storage import delete_quietly, read_bytes, save_bytes, unique_name
 from training import registry
@@ -398,6 +399,18 @@ def _finish(job: TrainingJob, status: str, error: str) -> None:
     job.save(update_fields=["status", "error", "finished_at", "progress", "history"])
     _append_log(job, f"{status}{': ' + error if error else ''}")
     notify(job.project_id, "job.updated", job_event(job))
+    version = ModelVersion.objects.filter(job=job).values_list("pk", flat=True).first()
+    webhooks.emit(
+        [job.project_id],
+        "job.finished",
+        {
+            "job": job.pk,
+            "project": job.project_id,
+            "status": job.status,
+            "error": job.error,
+            "model_version": version,
+        },
+    )
 
 
 def reap_stale_jobs(now=None) -> list[int]:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from defect_platform.bench import (
     annotation_save,
+    editor_frames,
     ensemble,
     inference,
     machine,
@@ -89,6 +90,10 @@ def run(plan: Plan, log=print) -> dict:
     if plan.quick:
         sizes = {"256x1248": (64, 312), "4096": (256, 256)}
     figures |= annotation_save.measure(sizes, max(1, plan.repeats // 3))
+    log("== editor: painting a large image in headless Chromium")
+    figures |= editor_frames.measure(
+        (256, 256) if plan.quick else (4096, 4096), seconds=1.0 if plan.quick else 4.0, log=log
+    )
     log("== serving: a private embedded server, 6 cameras, websocket clients and API load")
     seconds = 4.0 if plan.quick else 20.0
     with server.serving(engine, plan.model, cameras=6, fps=5.0, threads=plan.threads) as (

@@ -1,7 +1,7 @@
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
-from defect_platform.core.models import Membership, Project
+from defect_platform.core.models import Membership, Project, Webhook, WebhookDelivery
 
 
 class ProjectSerializer(serializers.ModelSerializer):
@@ -23,6 +23,7 @@ class ProjectSerializer(serializers.ModelSerializer):
             "resize_policy",
             "miss_cost",
             "audit_ok_sample",
+            "overlap",
             "created_at",
             "my_role",
         ]
@@ -69,3 +70,43 @@ class TokenRequestSerializer(serializers.Serializer):
 
 class TokenResponseSerializer(serializers.Serializer):
     token = serializers.CharField()
+
+
+class WebhookSerializer(serializers.ModelSerializer):
+    events = serializers.ListField(
+        child=serializers.ChoiceField(choices=Webhook.Event.choices),
+        required=False,
+        help_text="events to send; empty or absent: all",
+    )
+    secret = serializers.CharField(
+        required=False,
+        min_length=16,
+        max_length=128,
+        help_text="HMAC key; generated when absent. Receivers check X-Signature-256 with it.",
+    )
+
+    class Meta:
+        model = Webhook
+        fields = ["id", "project", "url", "secret", "events", "active", "created_at"]
+        read_only_fields = ["id", "project", "created_at"]
+
+    def validate_url(self, url: str) -> str:
+        if not url.lower().startswith(("http://", "https://")):
+            raise serializers.ValidationError("Use an http:// or https:// URL.")
+        return url
+
+
+class WebhookDeliverySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = WebhookDelivery
+        fields = [
+            "id",
+            "event",
+            "status",
+            "attempts",
+            "response_code",
+            "error",
+            "created_at",
+            "delivered_at",
+            "payload",
+        ]

@@ -1,87 +1,9 @@
 """The platform started by the README's first command, driven in Debian's Chromium."""
 
-import os
-import re
-import signal
-import subprocess
-import time
-from pathlib import Path
-
 import pytest
 import requests
 
-from tests.processes import free_port
-
 pytestmark = pytest.mark.browser
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-
-
-@pytest.fixture(scope="module")
-def platform(tmp_path_factory):
-    """`make run` on a fresh data folder (embedded mode: SQLite, filesystem broker)."""
-    data = tmp_path_factory.mktemp("platform")
-    port = free_port()
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "MEDIA_ROOT")
-    }
-    env.update(DATA_DIR=str(data), PORT=str(port), TRAINING_LEASE_S="600")
-    log = open(data / "run.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen(
-        ["make", "run"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 300
-    while True:
-        text = (data / "run.log").read_text(errors="replace")
-        if "is running:" in text:
-            break
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"make run did not start:\n{text[-3000:]}")
-        time.sleep(0.5)
-    yield url
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        # A Celery worker finishing a task in a warm shutdown can take longer; what the
-        # tests checked is done, so the rest is stopped hard.
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
-    log.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: deploy/setup.sh --test installs it")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def page(browser, platform):
-    context = browser.new_context(viewport={"width": 1366, "height": 768}, base_url=platform)
-    page = context.new_page()
-    page.goto("/login/")
-    page.fill("input[name=username]", "admin")
-    page.fill("input[name=password]", "admin")
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r".*/projects/$"))
-    yield page
-    context.close()
 
 
 def test_the_demo_answers_health_checks(platform):
@@ -127,6 +49,21 @@ def test_training_started_in_the_browser_finishes_with_live_progress(page):
     assert page.locator("#loss-chart polyline").count() >= 1  # the loss curve is drawn
     assert page.locator("#pr-chart polyline").count() == 1
     assert "defective when" in page.text_content("body")
+
+
+def test_the_live_page_shows_verdicts_once_a_model_exists(page):
+    """After the training test: Crack has a model, so the line's objects are judged."""
+    page.goto("/live/")
+    page.get_by_role("link", name="Line 1").click()
+    page.wait_for_function(
+        "Number(document.getElementById('objects').textContent) >= 3", timeout=90_000
+    )
+    counts = [int(page.text_content(f"#count-{v}")) for v in ("ok", "ng", "not_inspectable")]
+    assert sum(counts) >= 3
+    assert page.locator("#ticker li").count() >= 3
+    # Spot has no model yet: the page says its objects are not judged for Spot.
+    assert "Spot" in page.text_content("#judging")
+    assert float(page.text_content("#throughput")) > 0
 
 
 def _png_file(tmp_path, seed):

@@ -20,8 +20,9 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from annotation.models import LabelVersion, PreLabel
+from annotation.models import PreLabel
 from annotation.services import add_image, save_label
+from defect_platform.core.models import Webhook
 from defect_platform.core.storage import save_bytes
 from inspection.models import InspectionRecord, RecordMask, RecordView, Station
 from tests.conftest import make_image, png_bytes
@@ -85,6 +86,12 @@ ROWS = [
     ("GET", "api-image-prelabel", "image", MEMBERS, 404),
     ("GET", "api-image-prelabel-mask", "image", MEMBERS, 404),
     ("GET", "api-label-version", "label", MEMBERS, 404),
+    ("GET", "api-project-webhooks", "project", OWNERS, 403),
+    ("POST", "api-project-webhooks", "project", OWNERS, 403),
+    ("GET", "api-webhook", "webhook", OWNERS, 403),
+    ("PATCH", "api-webhook", "webhook", OWNERS, 403),
+    ("DELETE", "api-webhook", "webhook", OWNERS, 403),
+    ("GET", "api-webhook-deliveries", "webhook", OWNERS, 403),
     ("GET", "api-label-version-mask", "label", MEMBERS, 404),
     ("GET", "api-project-jobs", "project", MEMBERS, 404),
     ("POST", "api-project-jobs", "project", ENGINEERS, 403),
@@ -238,7 +245,11 @@ def _objects(project, model, owner, image=None, label=None):
         camera="cam1",
         file=save_bytes(f"records/{record.pk}-view.jpg", b"\xff\xd8 not decoded here"),
     )
+    webhook = Webhook.objects.create(
+        project=project, url="http://127.0.0.1:9/hook", secret="s" * 32
+    )
     return {
+        "webhook": webhook,
         "record-view": view,
         "project": project,
         "image": image,
@@ -272,6 +283,7 @@ def _url(name: str, kind: str, o: dict) -> str:
         "record": {"pk": o["record"].pk},
         "record-mask": {"pk": o["record"].pk, "mask_pk": o["record-mask"].pk},
         "record-view": {"pk": o["record"].pk, "view_pk": o["record-view"].pk},
+        "webhook": {"pk": o["webhook"].pk},
         "membership": {"project_pk": o["project"].pk, "pk": o["membership"].pk},
     }
     url = reverse(name, kwargs=by_kind[kind])

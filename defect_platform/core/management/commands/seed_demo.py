@@ -63,6 +63,7 @@ class Command(BaseCommand):
                 Membership.objects.create(user=admin, project=project, role=Role.OWNER)
                 self._images(project, admin, defect, images, seed=1000 * (index + 1))
                 projects.append(project)
+            people = self._role_accounts(projects)
             station = Station.objects.create(
                 name="Line 1",
                 fps=4.0,
@@ -72,9 +73,21 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"demo seeded: {len(projects)} projects, station {station.name!r}, "
-                f"login {username} / {password}"
+                f"login {username} / {password}; one account per role, password = name: "
+                f"{', '.join(people)}"
             )
         )
+
+    def _role_accounts(self, projects) -> list[str]:
+        """One demo account per role in every demo project (password = the role's name), so
+        each role's pages can be tried: annotate, review, inspect, supervise."""
+        names = []
+        for role in (Role.ANNOTATOR, Role.REVIEWER, Role.ENGINEER, Role.INSPECTOR, Role.SUPERVISOR):
+            user = get_user_model().objects.create_user(role.value, "", role.value)
+            for project in projects:
+                Membership.objects.create(user=user, project=project, role=role)
+            names.append(role.value)
+        return names
 
     def _images(self, project, user, defect, count, seed):
         for i in range(count + count // 2):

@@ -1,126 +1,475 @@
-// Minimal mask editor: round brush and eraser on an overlay canvas, autosave with versions.
-import { api, ApiError } from "./api.js";
+// The mask editor page: wires the label buffer (maskbuffer.js), its drawing (overlay.js),
+// zoom/pan (viewport.js) and saving (labelsave.js) to the toolbar, the pointer and the keyboard.
+import { api } from "./api.js";
+import { LabelSaver } from "./labelsave.js";
+import { emptyRect, grow, History, isEmpty, MaskBuffer } from "./maskbuffer.js";
+import { Overlay } from "./overlay.js";
 import { toast } from "./toast.js";
+import { Viewport } from "./viewport.js";
 
-const root = document.getElementById("editor");
+const CLOSE_PX = 8; // a polygon click this near the first corner (screen pixels) closes it
+const STATS_KEPT = 5000;
+
+const $ = (id) => document.getElementById(id);
+const root = $("editor");
 const imageId = root.dataset.image;
 const me = root.dataset.user;
-const canvas = document.getElementById("mask");
-const ctx = canvas.getContext("2d", { willReadFrequently: true });
-const state = document.getElementById("save-state");
-const sizeInput = document.getElementById("brush-size");
-const color = root.dataset.color || "#e4572e";
-let baseVersion = null;
-let dirty = false;
-let saving = false;
-let timer = null;
+const width = Number(root.dataset.width);
+const height = Number(root.dataset.height);
+const labelsUrl = `/api/images/${imageId}/labels/`;
+const frame = $("viewport");
+const maskLayer = $("mask");
+const outline = $("outline");
+const brushCursor = $("brush-cursor");
+const sizeInput = $("brush-size");
+const valueInput = $("brush-value");
 
-function setState(text) { state.textContent = text; state.className = `badge badge-${text}`; }
+const buffer = new MaskBuffer(width, height);
+const history = new History(buffer);
+const saver = new LabelSaver(buffer, labelsUrl, $("save-state"), $("label-kind"));
+const overlay = new Overlay(maskLayer, buffer, root.dataset.color || "#e4572e");
+const view = new Viewport(frame, $("stage"), width, height, (v) => {
+  $("zoom-level").textContent = `${Math.round(v.scale * 100)}%`;
+});
 
-async function loadMine() {
-  const labels = await api(`/api/images/${imageId}/labels/`);
-  const mine = labels.find((l) => l.annotator === me);
-  if (mine?.current_version) {
-    baseVersion = mine.current_version.id;
-    if (mine.current_version.mask_url) {
-      const img = new Image();
-      img.src = mine.current_version.mask_url;
-      await img.decode();
-      // Stored masks are grey values; show them as the project colour with alpha = value.
-      const tmp = new OffscreenCanvas(canvas.width, canvas.height).getContext("2d");
-      tmp.drawImage(img, 0, 0);
-      const src = tmp.getImageData(0, 0, canvas.width, canvas.height);
-      const out = ctx.createImageData(canvas.width, canvas.height);
-      const [r, g, b] = hex(color);
-      for (let i = 0; i < src.data.length; i += 4) {
-        out.data[i] = r; out.data[i + 1] = g; out.data[i + 2] = b; out.data[i + 3] = src.data[i];
-      }
-      ctx.putImageData(out, 0, 0);
+// Frame costs for the benchmark: main-thread milliseconds spent on input and redraw per frame.
+const stats = { frameWork: [], frameInterval: [] };
+window.__editorStats = stats;
+
+let loaded = false;
+
+// --- Drawing -----------------------------------------------------------------------------
+
+let dirty = emptyRect();
+let frameRequested = false;
+let inputWork = 0;
+let lastFrame = 0;
+
+function requestRedraw(rect) {
+  grow(dirty, rect);
+  if (!frameRequested) {
+    frameRequested = true;
+    requestAnimationFrame(redraw);
+  }
+}
+
+function redraw(now) {
+  frameRequested = false;
+  const started = performance.now();
+  if (!isEmpty(dirty)) overlay.draw(dirty);
+  dirty = emptyRect();
+  record(stats.frameWork, inputWork + performance.now() - started);
+  if (lastFrame) record(stats.frameInterval, now - lastFrame);
+  lastFrame = now;
+  inputWork = 0;
+}
+
+function record(list, value) {
+  list.push(value);
+  if (list.length > STATS_KEPT) list.splice(0, list.length - STATS_KEPT);
+}
+
+function timed(handler) {
+  return (event) => {
+    const started = performance.now();
+    handler(event);
+    inputWork += performance.now() - started;
+  };
+}
+
+// --- Edits and undo ----------------------------------------------------------------------
+
+function edited(rect, kind = "mask") {
+  requestRedraw(rect);
+  saver.edited(kind);
+}
+
+function commit(rect) {
+  history.commit(rect);
+  showUndo();
+}
+
+function showUndo() {
+  $("undo").disabled = !history.canUndo;
+  $("redo").disabled = !history.canRedo;
+}
+
+function undo(redo = false) {
+  if (gesture) return;
+  cancelPolygon();
+  const rect = redo ? history.redo() : history.undo();
+  if (rect) edited(rect);
+  showUndo();
+}
+
+function markWhole(newKind) {
+  finishGesture();
+  cancelPolygon();
+  const rect = buffer.clear();
+  commit(rect);
+  edited(rect, newKind);
+  saver.save();
+}
+
+// --- Tools and gestures --------------------------------------------------------------------
+
+let gesture = null;
+let spaceHeld = false;
+const polygon = [];
+
+const tool = () => document.querySelector("input[name=tool]:checked").value;
+const radius = () => Number(sizeInput.value) / 2;
+const value = () => (tool() === "eraser" ? 0 : Math.round(Number(valueInput.value) * 255));
+
+function setTool(name) {
+  cancelPolygon();
+  document.querySelector(`input[name=tool][value=${name}]`).checked = true;
+  frame.dataset.tool = name;
+}
+
+function setSize(size) {
+  sizeInput.value = String(Math.min(256, Math.max(1, Math.round(size))));
+  $("brush-size-out").textContent = sizeInput.value;
+  brushCursor.setAttribute("r", radius());
+}
+
+function setValue(v) {
+  valueInput.value = String(v);
+  $("brush-value-out").textContent = Number(valueInput.value).toFixed(2);
+}
+
+function drawOutline(points) {
+  outline.setAttribute("points", points.map(([x, y]) => `${x},${y}`).join(" "));
+}
+
+function cancelPolygon() {
+  polygon.length = 0;
+  if (gesture?.type !== "lasso") drawOutline([]);
+}
+
+function closePolygon() {
+  // A double-click adds its own two corners on top of each other: keep one.
+  const apart = ([x, y], [px, py]) => Math.hypot(x - px, y - py) * view.scale > 3;
+  const corners = polygon.filter((corner, i) => i === 0 || apart(corner, polygon[i - 1]));
+  cancelPolygon();
+  if (corners.length < 3) return;
+  const rect = buffer.fillPolygon(corners, value());
+  commit(rect);
+  edited(rect);
+}
+
+function paint(rect) {
+  if (isEmpty(rect)) return; // the pointer is off the image
+  history.touch(rect);
+  edited(rect);
+}
+
+function finishGesture() {
+  if (!gesture) return;
+  const done = gesture;
+  gesture = null;
+  view.release();
+  frame.classList.remove("panning");
+  if (done.type === "stroke") commit();
+  if (done.type === "lasso") {
+    drawOutline([]);
+    const rect = buffer.fillPolygon(done.points, done.value);
+    commit(rect);
+    if (!isEmpty(rect)) edited(rect);
+  }
+}
+
+function pointsOf(event) {
+  const events = event.getCoalescedEvents?.() ?? [];
+  return (events.length ? events : [event]).map((e) => view.toImage(e.clientX, e.clientY));
+}
+
+function moveCursor(x, y) {
+  brushCursor.setAttribute("cx", x);
+  brushCursor.setAttribute("cy", y);
+}
+
+frame.addEventListener(
+  "pointerdown",
+  timed((event) => {
+    const pan = event.button === 1 || event.button === 2 || (event.button === 0 && spaceHeld);
+    if (!pan && (event.button !== 0 || !loaded)) return;
+    try {
+      frame.setPointerCapture(event.pointerId);
+    } catch {
+      // Synthetic events (tests, the benchmark) have no pointer to capture.
     }
-  }
-  setState("saved");
-}
+    event.preventDefault();
+    if (pan) {
+      gesture = { type: "pan", x: event.clientX, y: event.clientY };
+      frame.classList.add("panning");
+      return;
+    }
+    view.hold();
+    const [x, y] = view.toImage(event.clientX, event.clientY);
+    const current = tool();
+    if (current === "brush" || current === "eraser") {
+      const rect = buffer.stamp(x, y, radius(), value());
+      gesture = { type: "stroke", last: [x, y], value: value() };
+      paint(rect);
+    } else if (current === "lasso") {
+      gesture = { type: "lasso", points: [[x, y]], value: value() };
+    } else if (current === "polygon") {
+      const first = polygon[0];
+      const near = first && Math.hypot(x - first[0], y - first[1]) * view.scale <= CLOSE_PX;
+      if (near && polygon.length >= 3) closePolygon();
+      else {
+        polygon.push([x, y]);
+        drawOutline(polygon);
+      }
+    } else if (current === "fill") {
+      const rect = buffer.floodFill(x, y, value());
+      commit(rect);
+      if (!isEmpty(rect)) edited(rect);
+    }
+  }),
+);
 
-function hex(value) {
-  const n = parseInt(value.slice(1), 16);
-  return [(n >> 16) & 255, (n >> 8) & 255, n & 255];
-}
+frame.addEventListener(
+  "pointermove",
+  timed((event) => {
+    if (gesture?.type === "pan") {
+      view.panBy(event.clientX - gesture.x, event.clientY - gesture.y);
+      gesture.x = event.clientX;
+      gesture.y = event.clientY;
+      return;
+    }
+    const points = pointsOf(event);
+    const [x, y] = points[points.length - 1];
+    if (gesture?.type === "stroke") {
+      const rect = emptyRect();
+      for (const [px, py] of points) {
+        buffer.segment(gesture.last[0], gesture.last[1], px, py, radius(), gesture.value, rect);
+        gesture.last = [px, py];
+      }
+      paint(rect);
+    } else if (gesture?.type === "lasso") {
+      gesture.points.push(...points);
+      drawOutline(gesture.points);
+    } else if (polygon.length) {
+      drawOutline([...polygon, [x, y]]);
+    }
+    moveCursor(x, y);
+  }),
+);
 
-function point(event) {
-  const rect = canvas.getBoundingClientRect();
-  return [(event.clientX - rect.left) * (canvas.width / rect.width),
-          (event.clientY - rect.top) * (canvas.height / rect.height)];
+for (const name of ["pointerup", "pointercancel"]) {
+  frame.addEventListener(name, timed(finishGesture));
 }
-
-let drawing = false;
-let last = null;
-function stroke(event) {
-  const [x, y] = point(event);
-  const erase = document.querySelector("input[name=tool]:checked").value === "eraser";
-  ctx.globalCompositeOperation = erase ? "destination-out" : "source-over";
-  ctx.strokeStyle = ctx.fillStyle = color;
-  ctx.lineWidth = Number(sizeInput.value);
-  ctx.lineCap = ctx.lineJoin = "round";
-  ctx.beginPath();
-  ctx.moveTo(...(last || [x, y]));
-  ctx.lineTo(x, y);
-  ctx.stroke();
-  last = [x, y];
-  markDirty();
-}
-canvas.addEventListener("pointerdown", (e) => { drawing = true; last = null; canvas.setPointerCapture(e.pointerId); stroke(e); });
-canvas.addEventListener("pointermove", (e) => { if (drawing) stroke(e); });
-canvas.addEventListener("pointerup", () => { drawing = false; last = null; });
-
-function markDirty() {
-  dirty = true;
-  setState("unsaved");
-  clearTimeout(timer);
-  timer = setTimeout(save, 1500);
-}
-
-async function maskBlob() {
-  // Alpha of the overlay is the label: 255 painted, 0 not painted.
-  const src = ctx.getImageData(0, 0, canvas.width, canvas.height);
-  const out = new ImageData(canvas.width, canvas.height);
-  for (let i = 0; i < src.data.length; i += 4) {
-    const v = src.data[i + 3] >= 128 ? 255 : 0;
-    out.data[i] = out.data[i + 1] = out.data[i + 2] = v; out.data[i + 3] = 255;
-  }
-  const off = new OffscreenCanvas(canvas.width, canvas.height);
-  off.getContext("2d").putImageData(out, 0, 0);
-  return off.convertToBlob({ type: "image/png" });
-}
-
-async function save(kind = "mask") {
-  if (saving) { markDirty(); return; }
-  saving = true;
-  try {
-    const form = new FormData();
-    form.append("kind", kind);
-    if (kind === "mask") form.append("mask", await maskBlob(), "mask.png");
-    if (baseVersion) form.append("base_version", baseVersion);
-    const version = await api(`/api/images/${imageId}/labels/`, { method: "POST", form });
-    baseVersion = version.id;
-    dirty = false;
-    setState("saved");
-  } catch (err) {
-    if (err instanceof ApiError && err.status === 409) {
-      toast("This label was changed elsewhere; reload to see the latest version.", "error", 8000);
-    } else toast(`Not saved: ${err.message}`, "error");
-    setState("unsaved");
-  } finally { saving = false; }
-}
-
-document.getElementById("save").addEventListener("click", () => save());
-document.getElementById("mark-negative").addEventListener("click", () => {
-  ctx.clearRect(0, 0, canvas.width, canvas.height);
-  save("negative");
+frame.addEventListener("dblclick", () => {
+  if (tool() === "polygon") closePolygon();
 });
-window.addEventListener("beforeunload", (e) => { if (dirty) { save(); e.preventDefault(); } });
-document.addEventListener("keydown", (e) => {
-  if ((e.ctrlKey || e.metaKey) && e.key === "s") { e.preventDefault(); save(); }
+frame.addEventListener("contextmenu", (event) => event.preventDefault());
+frame.addEventListener(
+  "wheel",
+  (event) => {
+    event.preventDefault();
+    const perLine = event.deltaMode === 1 ? 0.05 : 0.0015;
+    view.zoomAt(event.clientX, event.clientY, Math.exp(-event.deltaY * perLine));
+  },
+  { passive: false },
+);
+
+// --- Toolbar and keyboard ------------------------------------------------------------------
+
+for (const radio of document.querySelectorAll("input[name=tool]")) {
+  radio.addEventListener("change", () => setTool(radio.value));
+}
+sizeInput.addEventListener("input", () => setSize(sizeInput.value));
+valueInput.addEventListener("input", () => setValue(valueInput.value));
+$("overlay-opacity").addEventListener("input", (e) => {
+  maskLayer.style.opacity = e.target.value;
 });
-loadMine()
-  .then(() => { root.dataset.ready = "1"; })
+$("overlay-color").addEventListener("input", (e) => {
+  overlay.setColor(e.target.value);
+  requestRedraw({ x0: 0, y0: 0, x1: width, y1: height });
+});
+function toggleLabel() {
+  const hidden = maskLayer.classList.toggle("hidden");
+  $("toggle-label").setAttribute("aria-pressed", String(hidden));
+  $("toggle-label").textContent = hidden ? "Show" : "Hide";
+}
+$("toggle-label").addEventListener("click", toggleLabel);
+$("zoom-fit").addEventListener("click", () => view.fit());
+$("undo").addEventListener("click", () => undo());
+$("redo").addEventListener("click", () => undo(true));
+$("save").addEventListener("click", () => saver.saveNow());
+$("mark-negative").addEventListener("click", () => markWhole("negative"));
+$("mark-unsure").addEventListener("click", () => markWhole("unsure"));
+const help = $("help");
+function toggleHelp() {
+  if (help.open) help.close();
+  else help.showModal();
+}
+$("show-help").addEventListener("click", toggleHelp);
+
+async function go(link) {
+  if (!link) return;
+  finishGesture();
+  if (await saver.save()) window.location.href = link.href;
+  else toast("Not saved yet, so still on this image.", "error");
+}
+for (const link of [$("previous-image"), $("next-image")]) {
+  link?.addEventListener("click", (event) => {
+    event.preventDefault();
+    go(link);
+  });
+}
+
+const TOOL_KEYS = { b: "brush", e: "eraser", p: "polygon", l: "lasso", g: "fill" };
+// Where keys type text (the review panel's comment, say), shortcuts stay out of the way.
+const TYPING =
+  "textarea, select, [contenteditable], input:not([type=range], [type=radio], [type=color])";
+
+document.addEventListener("keydown", (event) => {
+  if (event.target.closest?.(TYPING)) return;
+  const key = event.key.length === 1 ? event.key.toLowerCase() : event.key;
+  if (event.ctrlKey || event.metaKey) {
+    const withCtrl = {
+      z: () => undo(event.shiftKey),
+      y: () => undo(true),
+      s: () => saver.saveNow(),
+    };
+    const action = withCtrl[key];
+    if (action) {
+      event.preventDefault();
+      action();
+    }
+    return;
+  }
+  if (event.altKey) {
+    const link = { ArrowRight: $("next-image"), ArrowLeft: $("previous-image") }[key];
+    if (link) {
+      event.preventDefault();
+      go(link);
+    }
+    return;
+  }
+  if (key === "?") return toggleHelp();
+  if (help.open) return;
+  const actions = {
+    "[": () => setSize(Number(sizeInput.value) / 1.25),
+    "]": () => setSize(Math.max(Number(sizeInput.value) + 1, Number(sizeInput.value) * 1.25)),
+    h: toggleLabel,
+    f: () => view.fit(),
+    "+": () => view.zoomCentre(1.25),
+    "=": () => view.zoomCentre(1.25),
+    "-": () => view.zoomCentre(0.8),
+    n: () => markWhole("negative"),
+    u: () => markWhole("unsure"),
+    ".": () => go($("next-image")),
+    ",": () => go($("previous-image")),
+    " ": () => {
+      spaceHeld = true;
+      frame.classList.add("can-pan");
+    },
+  };
+  if (polygon.length) {
+    // Only while a polygon is drawn: otherwise Enter must still press the focused button.
+    actions.Enter = closePolygon;
+    actions.Escape = cancelPolygon;
+    actions.Backspace = () => {
+      polygon.pop();
+      drawOutline(polygon);
+    };
+  }
+  if (TOOL_KEYS[key]) actions[key] = () => setTool(TOOL_KEYS[key]);
+  if (/^[0-9]$/.test(key)) actions[key] = () => setValue(key === "0" ? 1 : Number(key) / 10);
+  if (actions[key]) {
+    event.preventDefault();
+    actions[key]();
+  }
+});
+document.addEventListener("keyup", (event) => {
+  if (event.key === " ") {
+    spaceHeld = false;
+    frame.classList.remove("can-pan");
+    if (!event.target.closest?.(TYPING)) event.preventDefault();
+  }
+});
+
+window.addEventListener("beforeunload", (event) => {
+  if (!loaded) return;
+  finishGesture();
+  // Ask before leaving only when the exit save could not carry the label.
+  if (saver.wouldLose()) event.preventDefault();
+});
+window.addEventListener("pagehide", () => {
+  if (!loaded) return;
+  finishGesture(); // a tab closed mid-stroke keeps the stroke
+  saver.flushOnExit();
+});
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "hidden" && loaded && !saver.conflict) saver.save();
+});
+window.addEventListener("pageshow", (event) => {
+  // Back from the page cache: the exit save moved the version on, so start from the server's.
+  if (event.persisted) window.location.reload();
+});
+
+// --- Loading -------------------------------------------------------------------------------
+
+async function readMask(url) {
+  const response = await fetch(url, { credentials: "same-origin" });
+  if (!response.ok) throw new Error(`mask: HTTP ${response.status}`);
+  const bitmap = await createImageBitmap(await response.blob(), {
+    colorSpaceConversion: "none",
+    premultiplyAlpha: "none",
+  });
+  const ctx = new OffscreenCanvas(width, height).getContext("2d", { willReadFrequently: true });
+  ctx.drawImage(bitmap, 0, 0);
+  const band = Math.max(1, Math.floor((1 << 22) / width));
+  for (let y = 0; y < height; y += band) {
+    const rows = Math.min(band, height - y);
+    const rgba = ctx.getImageData(0, y, width, rows).data;
+    const out = buffer.data.subarray(y * width, (y + rows) * width);
+    for (let i = 0; i < out.length; i++) out[i] = rgba[i * 4]; // grey: red is the value
+  }
+}
+
+// With no label of yours yet, the model's proposal (when one was computed) is the starting
+// point: its confident pixels (probability >= 0.5) painted, for you to correct.
+async function startFromPreLabel() {
+  const response = await fetch(`/api/images/${imageId}/prelabel/`, { credentials: "same-origin" });
+  if (!response.ok) return;
+  const prelabel = await response.json();
+  await readMask(prelabel.mask_url);
+  const data = buffer.data;
+  for (let i = 0; i < data.length; i++) data[i] = data[i] >= 128 ? 255 : 0;
+  toast(`Started from model version ${prelabel.model_version}'s proposal: correct it, then save.`);
+}
+
+async function load() {
+  const labels = await api(labelsUrl);
+  const version = labels.find((label) => label.annotator === me)?.current_version;
+  if (version?.mask_url) await readMask(version.mask_url);
+  else if (!version) await startFromPreLabel();
+  history.reset();
+  overlay.drawAll();
+  saver.loaded(version);
+}
+
+// As tall as the image at the frame's width, but no taller than the window below the toolbar.
+function sizeFrame() {
+  const wanted = (frame.clientWidth * height) / width;
+  const room = window.innerHeight - frame.getBoundingClientRect().top - 16;
+  frame.style.height = `${Math.round(Math.max(240, Math.min(wanted, room)))}px`;
+  view.fit();
+}
+
+sizeFrame();
+window.addEventListener("resize", sizeFrame);
+setTool(tool());
+setSize(sizeInput.value);
+setValue(valueInput.value);
+load()
+  .then(() => {
+    loaded = true;
+    root.dataset.ready = "1";
+  })
   .catch((err) => toast(err.message, "error"));

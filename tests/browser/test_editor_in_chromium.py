@@ -1,0 +1,185 @@
+"""The mask editor driven in Chromium: soft values, undo, zoom, polygon and bucket fills, help.
+
+Each test labels an image of its own, uploaded to the demo's Spot project, so the stored mask
+it reads back holds only what the test painted.
+"""
+
+import io
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.conftest import make_image, png_bytes
+
+pytestmark = pytest.mark.browser
+SIZE = (256, 384)  # height, width: large enough on screen for pixel-exact checks
+SAVED = "document.getElementById('save-state').textContent === 'saved'"
+
+
+def _csrf(page) -> str:
+    return next(c["value"] for c in page.context.cookies() if c["name"] == "csrftoken")
+
+
+def _open_new_image(page, seed: int) -> int:
+    pixels = make_image(seed, SIZE)
+    pixels[0, 0] = list(os.urandom(3))  # a new file each run, never a duplicate of an old one
+    projects = page.request.get("/api/projects/").json()["results"]
+    project = next(p["id"] for p in projects if p["name"] == "Spot")
+    answer = page.request.post(
+        f"/api/projects/{project}/images/",
+        multipart={
+            "files": {
+                "name": f"editor-{seed}.png",
+                "mimeType": "image/png",
+                "buffer": png_bytes(pixels),
+            }
+        },
+        headers={"X-CSRFToken": _csrf(page)},
+    )
+    assert answer.status == 201, answer.text()
+    image = answer.json()["created"][0]["id"]
+    page.goto(f"/images/{image}/label/")
+    page.wait_for_selector("#editor[data-ready]")
+    return image
+
+
+def _screen(page, x: float, y: float) -> tuple[float, float]:
+    """The client position of image point (x, y) at the editor's current zoom."""
+    box = page.locator("#mask").bounding_box()
+    return box["x"] + x * box["width"] / SIZE[1], box["y"] + y * box["height"] / SIZE[0]
+
+
+def _image_point(page, sx: float, sy: float) -> tuple[float, float]:
+    box = page.locator("#mask").bounding_box()
+    return (sx - box["x"]) * SIZE[1] / box["width"], (sy - box["y"]) * SIZE[0] / box["height"]
+
+
+def _stroke(page, *points: tuple[float, float]) -> None:
+    """Drags through image points, in screen steps small enough for several events a segment."""
+    page.mouse.move(*_screen(page, *points[0]))
+    page.mouse.down()
+    for point in points[1:]:
+        page.mouse.move(*_screen(page, *point), steps=8)
+    page.mouse.up()
+
+
+def _stored(page, image: int) -> tuple[dict, np.ndarray | None]:
+    """The admin's current version of the image's label, and its mask as an HxW array."""
+    page.wait_for_function(SAVED, timeout=15_000)
+    labels = page.request.get(f"/api/images/{image}/labels/").json()
+    version = next(label for label in labels if label["annotator"] == "admin")["current_version"]
+    if not version["mask_url"]:
+        return version, None
+    png = page.request.get(version["mask_url"]).body()
+    return version, np.asarray(Image.open(io.BytesIO(png)).convert("L"))
+
+
+def _overlay_alpha(page, x: int, y: int) -> int:
+    return page.evaluate(
+        """([x, y]) => {
+          const tile = [...document.querySelectorAll('#mask canvas')].find((c) => {
+            const [dx, dy] = [x - c.dataset.x, y - c.dataset.y];
+            return dx >= 0 && dy >= 0 && dx < c.width && dy < c.height;
+          });
+          const [dx, dy] = [x - tile.dataset.x, y - tile.dataset.y];
+          return tile.getContext('2d').getImageData(dx, dy, 1, 1).data[3];
+        }""",
+        [x, y],
+    )
+
+
+def test_a_soft_brush_sets_its_value_where_passes_overlap_and_survives_a_reload(page):
+    image = _open_new_image(page, 501)
+    page.keyboard.press("5")
+    assert page.text_content("#brush-value-out") == "0.50"
+    _stroke(page, (60, 100), (300, 100))
+    _stroke(page, (60, 104), (300, 104))  # the brush is 12 px wide: the passes overlap
+    assert page.text_content("#save-state") == "unsaved"
+    page.wait_for_function(SAVED, timeout=15_000)
+    page.reload()
+    page.wait_for_selector("#editor[data-ready]")
+    assert _overlay_alpha(page, 150, 102) == 128  # the reloaded buffer holds the stored value
+
+    version, mask = _stored(page, image)
+    assert version["kind"] == "mask" and version["is_soft"] is True
+    assert set(np.unique(mask)) == {0, 128}
+    assert (mask[96:109, 70:290] == 128).all()  # both passes and their overlap
+    assert not mask[130:].any() and not mask[:, 320:].any() and not mask[:85].any()
+
+
+def test_undo_and_redo_restore_the_label_and_autosave_each_state(page):
+    image = _open_new_image(page, 502)
+    _stroke(page, (40, 60), (200, 60))
+    painted, _ = _stored(page, image)
+    assert painted["positive_pixels"] > 1500
+
+    page.keyboard.press("Control+z")
+    assert _overlay_alpha(page, 120, 60) == 0
+    assert page.text_content("#save-state") == "unsaved"
+    undone, mask = _stored(page, image)
+    assert undone["id"] != painted["id"] and undone["positive_pixels"] == 0 and not mask.any()
+
+    page.keyboard.press("Control+Shift+z")
+    assert _overlay_alpha(page, 120, 60) == 255
+    redone, _ = _stored(page, image)
+    assert redone["positive_pixels"] == painted["positive_pixels"]
+
+    page.keyboard.press("Control+z")
+    page.keyboard.press("Control+y")
+    again, _ = _stored(page, image)
+    assert again["positive_pixels"] == painted["positive_pixels"]
+
+
+def test_the_wheel_zooms_towards_the_pointer_and_painting_lands_where_it_is_drawn(page):
+    image = _open_new_image(page, 503)
+    before = page.locator("#mask").bounding_box()
+    pointer = _screen(page, 120, 90)
+    page.mouse.move(*pointer)
+    page.mouse.wheel(0, -300)
+    page.wait_for_function(
+        f"document.getElementById('mask').getBoundingClientRect().width > {before['width'] * 1.2}"
+    )
+    x, y = _image_point(page, *pointer)
+    assert abs(x - 120) < 1 and abs(y - 90) < 1  # the point under the pointer stayed put
+
+    _stroke(page, (120, 90), (160, 90))
+    _, mask = _stored(page, image)
+    rows, cols = np.nonzero(mask)
+    radius = 6  # the default brush is 12 image pixels wide
+    assert abs(cols.min() - (120 - radius)) <= 1 and abs(cols.max() - (160 + radius)) <= 1
+    assert abs(rows.min() - (90 - radius)) <= 1 and abs(rows.max() - (90 + radius)) <= 1
+
+
+def test_a_polygon_and_a_bucket_fill_inside_a_brush_loop_fill_their_insides(page):
+    image = _open_new_image(page, 504)
+    page.keyboard.press("p")
+    corners = [(40, 40), (180, 40), (180, 140), (40, 140)]
+    for corner in [*corners, corners[0]]:  # a click on the first corner closes it
+        page.mouse.click(*_screen(page, *corner))
+    polygon, mask = _stored(page, image)
+    assert abs(polygon["positive_pixels"] - 140 * 100) <= 140 * 100 * 0.02
+    assert (mask[40:140, 40:180] == 255).all()
+
+    page.keyboard.press("b")
+    _stroke(page, (230, 60), (330, 60), (330, 180), (230, 180), (230, 60))
+    page.keyboard.press("g")
+    page.mouse.click(*_screen(page, 280, 120))
+    _, mask = _stored(page, image)
+    assert (mask[60:180, 230:330] == 255).all()  # loop and inside
+    assert not mask[200:, 200:].any() and not mask[:, 345:].any()  # nothing leaked out
+    loop = int((mask[:, 200:] == 255).sum())
+    assert 100 * 120 <= loop <= 112 * 132
+
+
+def test_the_help_overlay_lists_the_shortcuts(page):
+    _open_new_image(page, 505)
+    assert not page.is_visible("#help")
+    page.keyboard.press("?")
+    assert page.is_visible("#help")
+    text = page.inner_text("#help")
+    for words in ("Brush", "Eraser", "Polygon", "Lasso", "Bucket fill", "Undo", "Redo", "Zoom"):
+        assert words in text, words
+    page.keyboard.press("Escape")
+    assert not page.is_visible("#help")

@@ -1,0 +1,86 @@
+"""Review in Chromium: an annotator submits, a reviewer rejects with a comment, the annotator
+sees the comment in the editor and in their queue, fixes and resubmits, the reviewer accepts."""
+
+import os
+
+import pytest
+
+from tests.conftest import make_image, png_bytes
+
+pytestmark = pytest.mark.browser
+SAVED = "document.getElementById('save-state').textContent === 'saved'"
+
+
+def _new_image(page) -> int:
+    pixels = make_image(31, (128, 192))
+    pixels[0, 0] = list(os.urandom(3))  # never a duplicate of an earlier run's image
+    csrf = next(c["value"] for c in page.context.cookies() if c["name"] == "csrftoken")
+    projects = page.request.get("/api/projects/").json()["results"]
+    project = next(p["id"] for p in projects if p["name"] == "Crack")
+    answer = page.request.post(
+        f"/api/projects/{project}/images/",
+        multipart={
+            "files": {"name": "r.png", "mimeType": "image/png", "buffer": png_bytes(pixels)}
+        },
+        headers={"X-CSRFToken": csrf},
+    )
+    assert answer.status == 201, answer.text()
+    return answer.json()["created"][0]["id"]
+
+
+def _paint(page):
+    box = page.locator("#mask").bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.4)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] * 0.5, steps=8)
+    page.mouse.up()
+    page.wait_for_function(SAVED, timeout=15_000)
+
+
+def test_reject_with_a_comment_then_accept_the_fix(login):
+    admin = login("admin")
+    image = _new_image(admin)
+    annotator = login("annotator")
+    annotator.goto(f"/images/{image}/label/")
+    annotator.wait_for_selector("#editor[data-ready]")
+    _paint(annotator)
+    annotator.wait_for_selector("#submit-review")
+    annotator.click("#submit-review")
+    annotator.wait_for_selector(".review-mine .review-state:text('submitted')")
+
+    reviewer = login("reviewer")
+    reviewer.goto(f"/images/{image}/label/")
+    row = reviewer.locator(".review-row", has_text="annotator")
+    row.wait_for()
+    row.locator("textarea").fill("The scratch goes on to the right edge.")
+    row.get_by_role("button", name="Reject").click()
+    row = reviewer.locator(".review-row", has_text="annotator")
+    reviewer.wait_for_selector(".review-row .review-state:text('rejected')")
+
+    annotator.goto(f"/images/{image}/label/")
+    annotator.wait_for_selector(".review-comment")
+    assert "right edge" in annotator.text_content(".review-comment")
+    assert "reviewer" in annotator.text_content(".review-comment")
+    # The project page's "Label next" sends the annotator back to the rejected image first.
+    annotator.goto("/projects/")
+    annotator.click("text=Crack")
+    annotator.wait_for_function(
+        "document.getElementById('queue-summary').textContent.includes('sent back to you')"
+    )
+    annotator.click("#label-next")
+    annotator.wait_for_url(f"**/images/{image}/label/")
+    annotator.wait_for_selector("#editor[data-ready]")
+    _paint(annotator)
+    annotator.wait_for_selector("#submit-review")
+    annotator.click("#submit-review")
+    annotator.wait_for_selector(".review-mine .review-state:text('submitted')")
+
+    reviewer.goto(f"/images/{image}/label/")
+    row = reviewer.locator(".review-row", has_text="annotator")
+    row.get_by_role("button", name="Accept").click()
+    reviewer.wait_for_selector(".review-row .review-state:text('accepted')")
+    labels = reviewer.request.get(f"/api/images/{image}/labels/").json()
+    mine = next(label for label in labels if label["annotator"] == "annotator")
+    assert mine["state"] == "accepted"
+    assert mine["accepted_version"] == mine["current_version"]["id"]
+    assert mine["current_version"]["number"] == 2
