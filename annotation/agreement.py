@@ -77,9 +77,14 @@ def disagreement_map(masks: list[np.ndarray]) -> np.ndarray:
     return np.round(4 * p * (1 - p) * 255).astype(np.uint8)
 
 
-def summarise(images: dict[int, dict[str, np.ndarray]]) -> dict:
+def summarise(
+    images: dict[int, dict[str, np.ndarray]], accepted: dict[int, tuple[str, np.ndarray]] = None
+) -> dict:
     """Per image, per annotator and per project figures for {image id: {annotator: mask}}
-    (images with fewer than two annotators are left out)."""
+    (images with fewer than two annotators are left out of the pairwise figures).
+
+    `accepted` ({image id: (its annotator, mask)}) adds each annotator's mean IoU with the
+    labels reviewers accepted on images they also labelled (their own accepted ones aside)."""
     per_image, per_annotator, pooled = [], {}, np.zeros(4, dtype=np.int64)
     for image_id, masks in sorted(images.items()):
         if len(masks) < 2:
@@ -100,14 +105,29 @@ def summarise(images: dict[int, dict[str, np.ndarray]]) -> dict:
             }
         )
     ious = [row["mean_iou"] for row in per_image]
+    with_accepted: dict[str, list[float]] = {}
+    for image_id, (author, reference) in (accepted or {}).items():
+        for who, mask in images.get(image_id, {}).items():
+            if who != author:
+                with_accepted.setdefault(who, []).append(iou_and_dice(mask, reference)[0])
+    people = sorted(set(per_annotator) | set(with_accepted))
     return {
         "images": len(per_image),
         "mean_iou": float(np.mean(ious)) if ious else None,
         "iou_quartiles": [float(q) for q in np.percentile(ious, [25, 50, 75])] if ious else [],
         "pixel_kappa": cohen_kappa(pooled) if per_image else None,
         "annotators": {
-            who: {"images": len(values), "mean_iou_with_others": float(np.mean(values))}
-            for who, values in sorted(per_annotator.items())
+            who: {
+                "images": len(per_annotator.get(who, [])),
+                "mean_iou_with_others": _mean(per_annotator.get(who)),
+                "accepted_compared": len(with_accepted.get(who, [])),
+                "mean_iou_with_accepted": _mean(with_accepted.get(who)),
+            }
+            for who in people
         },
         "per_image": sorted(per_image, key=lambda row: row["mean_iou"]),
     }
+
+
+def _mean(values) -> float | None:
+    return float(np.mean(values)) if values else None

@@ -1,20 +1,21 @@
+from django.db import transaction
 from django.http import FileResponse, HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import generics, status
+from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotation import agreement, review, services
+from annotation import agreement, import_jobs, review, services
 from annotation.exporting import export_zip
 from annotation.formats import export
 from annotation.formats.archive import ArchiveRejected
 from annotation.imaging import ImageRejected, encode_png
 from annotation.importing import import_zip
-from annotation.models import Image, LabelVersion
+from annotation.models import Image, ImportJob, LabelVersion
 from annotation.serializers import (
     ImageDetailSerializer,
     ImageSerializer,
@@ -27,6 +28,7 @@ from annotation.serializers import (
     UploadSerializer,
 )
 from defect_platform.core.access import get_project_for_user, get_scoped
+from training.models import DatasetSnapshot
 
 
 class ProjectImagesView(generics.ListAPIView):
@@ -168,26 +170,107 @@ class LabelVersionMaskView(APIView):
         return FileResponse(version.mask.open("rb"), content_type="image/png")
 
 
-class ProjectImportView(APIView):
-    """Import a zip archive: images, with masks beside them becoming labels."""
+class ImportUploadSerializer(ImportRequestSerializer):
+    archive = serializers.FileField(
+        required=False,
+        help_text="a zip of images with masks beside them, or with a COCO or VIA JSON file",
+    )
+    files = serializers.ListField(
+        child=serializers.FileField(allow_empty_file=True),  # reported by name, not refused
+        required=False,
+        help_text="image files (and <stem>.png masks beside them) instead of a zip; repeatable",
+    )
 
+    def validate(self, attrs):
+        if not attrs.get("archive") and not attrs.get("files"):
+            raise ValidationError({"archive": "Send a zip (`archive`) or image files (`files`)."})
+        return attrs
+
+
+class ImportJobSerializer(serializers.ModelSerializer):
+    progress = serializers.SerializerMethodField()
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = ImportJob
+        fields = [
+            "id",
+            "project",
+            "created_by",
+            "file_name",
+            "mask_mode",
+            "category",
+            "status",
+            "total",
+            "done",
+            "progress",
+            "report",
+            "error",
+            "attempts",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+
+    def get_progress(self, job) -> float:
+        if job.status == ImportJob.Status.SUCCEEDED:
+            return 1.0
+        return round(job.done / job.total, 4) if job.total else 0.0
+
+
+_WAIT = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
+
+
+class ProjectImportView(generics.ListAPIView):
+    """Import a zip archive (or loose image files): images, with masks beside them becoming
+    labels. Small uploads are imported within the request (201 with the report); large ones,
+    or any with `?wait=0`, are stored and imported by a worker (202 with the import job:
+    follow it at /api/imports/{id}/ or through `import.progress` project events). `?wait=1`
+    imports within the request whatever the size. GET lists the project's import jobs."""
+
+    serializer_class = ImportJobSerializer
     parser_classes = [MultiPartParser]
 
-    @extend_schema(request=ImportRequestSerializer, responses={201: ImportReportSerializer})
+    def get_queryset(self):
+        project = get_project_for_user(self.request.user, self.kwargs["project_pk"], "import")
+        return ImportJob.objects.filter(project=project).select_related("created_by")
+
+    @extend_schema(
+        request=ImportUploadSerializer,
+        parameters=[
+            OpenApiParameter(
+                "wait",
+                bool,
+                description="import within the request (true) or in the background (false); "
+                f"default: within the request up to {import_jobs.SYNC_MAX_BYTES // 2**20} MB",
+            )
+        ],
+        responses={201: ImportReportSerializer, 202: ImportJobSerializer},
+    )
     def post(self, request, project_pk):
         project = get_project_for_user(request.user, project_pk, "import")
-        form = ImportRequestSerializer(data=request.data)
+        form = ImportUploadSerializer(data=request.data)
         form.is_valid(raise_exception=True)
+        data = form.validated_data
+        wait = request.query_params.get("wait", "").lower()
+        if wait and wait not in _WAIT:
+            raise ValidationError({"wait": "Use 1 (import now) or 0 (in the background)."})
+        archive = data.get("archive")
+        upload = archive or import_jobs.pack_files(data["files"])
+        name = archive.name if archive else f"{len(data['files'])} files"
+        category = data.get("category") or None
         try:
-            report = import_zip(
-                project,
-                request.user,
-                form.validated_data["archive"].read(),
-                form.validated_data["masks"],
-                category=form.validated_data.get("category") or None,
-            )
+            if not _WAIT.get(wait, import_jobs.upload_size(upload) <= import_jobs.SYNC_MAX_BYTES):
+                with transaction.atomic():
+                    job = import_jobs.start(
+                        project, request.user, upload, name, data["masks"], category
+                    )
+                return Response(ImportJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+            report = import_zip(project, request.user, upload, data["masks"], category=category)
         except ArchiveRejected as exc:
             raise ValidationError({"archive": str(exc)}) from None
+        finally:
+            upload.close()
         code = status.HTTP_201_CREATED if report.images else status.HTTP_400_BAD_REQUEST
         body = report.as_dict()
         if not report.images:
@@ -200,6 +283,15 @@ class ProjectImportView(APIView):
                 "errors": {"archive": [first["reason"]]},
             }
         return Response(body, status=code)
+
+
+class ImportJobDetailView(generics.RetrieveAPIView):
+    """One background import: status, items done of total, and the per-item report."""
+
+    serializer_class = ImportJobSerializer
+
+    def get_object(self):
+        return get_scoped(ImportJob.objects.all(), self.request.user, self.kwargs["pk"], "import")
 
 
 class _FormatIsTheExportFormat(DefaultContentNegotiation):
@@ -219,6 +311,12 @@ class ProjectExportView(APIView):
     @extend_schema(
         parameters=[
             OpenApiParameter("format", str, enum=list(export.FORMATS), default="coco"),
+            OpenApiParameter(
+                "snapshot",
+                int,
+                description="a training snapshot of the project: export exactly its images and "
+                "label versions, each marked train or validation",
+            ),
         ],
         responses={(200, "application/zip"): OpenApiTypes.BINARY},
     )
@@ -227,24 +325,37 @@ class ProjectExportView(APIView):
         fmt = request.query_params.get("format", "coco")
         if fmt not in export.FORMATS:
             raise ValidationError({"format": f"Choose one of {', '.join(export.FORMATS)}."})
-        data, count = export_zip(project, fmt)
+        snapshot = None
+        if request.query_params.get("snapshot"):
+            snapshot = get_scoped(
+                DatasetSnapshot.objects.filter(project=project),
+                request.user,
+                request.query_params["snapshot"],
+                "import",
+            )
+        data, count = export_zip(project, fmt, snapshot)
         if not count:
             raise ValidationError({"project": "The project has no labels to export yet."})
-        response = FileResponse(data, as_attachment=True, filename=f"{project.slug}-{fmt}.zip")
+        suffix = f"-snapshot{snapshot.pk}" if snapshot else ""
+        filename = f"{project.slug}{suffix}-{fmt}.zip"
+        response = FileResponse(data, as_attachment=True, filename=filename)
         response["Content-Type"] = "application/zip"
         return response
 
 
 class ProjectAgreementView(APIView):
     """How far the project's annotators agree: per image (pairwise IoU and Dice), per
-    annotator (mean IoU with the others), per project (IoU quartiles, pooled pixel kappa).
-    Images with fewer than two annotators are left out; `per_image` lists the 100 images with
-    the least agreement first."""
+    annotator (mean IoU with the others, and with labels reviewers accepted), per project
+    (IoU quartiles, pooled pixel kappa). Images with fewer than two annotators are left out;
+    `per_image` lists the 100 images with the least agreement first."""
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request, project_pk):
         project = get_project_for_user(request.user, project_pk)
-        summary = agreement.summarise(services.annotator_masks(project.images.all()))
+        images = project.images.all()
+        summary = agreement.summarise(
+            services.annotator_masks(images), services.accepted_masks(images)
+        )
         summary["per_image"] = summary["per_image"][:100]
         return Response(summary)
 

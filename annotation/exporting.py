@@ -24,12 +24,22 @@ def _safe_name(image) -> str:
     return f"{image.pk:06d}-{stem}{PurePosixPath(image.file.name).suffix.lower()}"
 
 
-def export_zip(project, fmt: str):
+def export_zip(project, fmt: str, snapshot=None):
     """A temporary file holding the zip (rewound), and how many images it holds. The labels
-    are the ones training uses; unsure images are left out."""
+    are the ones training uses now (unsure images are left out), or with `snapshot` (a
+    DatasetSnapshot of the project) the images and label versions it froze, each marked
+    train or validation."""
     if fmt not in export.FORMATS:
         raise ValueError(f"format must be one of {export.FORMATS}")
-    labels = training_labels(project)
+    if snapshot is not None and snapshot.project_id != project.pk:
+        raise ValueError("the snapshot belongs to another project")
+    if snapshot is None:
+        labels = training_labels(project)
+    else:
+        from training.services import dataset_labels
+
+        labels = dataset_labels(snapshot)
+    held_out = set(snapshot.validation) if snapshot is not None else set()
     images = project.images.filter(pk__in=list(labels)).order_by("pk")
     # Handed to the response, which closes it when sent.
     out = tempfile.SpooledTemporaryFile(max_size=64 * 1024 * 1024)  # noqa: SIM115
@@ -42,7 +52,10 @@ def export_zip(project, fmt: str):
             mask = None
             if version.kind == LabelVersion.Kind.MASK:
                 mask = version_mask(version, image.height, image.width)
-            entries.append(export.Entry(name, image.width, image.height, mask))
+            split = None
+            if snapshot is not None:
+                split = "validation" if image.pk in held_out else "train"
+            entries.append(export.Entry(name, image.width, image.height, mask, split))
             if fmt == "masks":
                 blank = np.zeros((image.height, image.width), np.uint8)
                 png = io.BytesIO()
@@ -52,6 +65,7 @@ def export_zip(project, fmt: str):
                 manifest.append(
                     {
                         "image": name,
+                        **({"split": split} if split else {}),
                         "mask": mask_name,
                         "kind": version.kind,
                         "soft": version.is_soft,
@@ -65,11 +79,25 @@ def export_zip(project, fmt: str):
                 )
         if fmt == "coco":
             document = export.coco_document(entries, project.name)
+            if snapshot is not None:
+                document["info"]["snapshot"] = _snapshot_info(snapshot)
             zf.writestr("annotations/instances.json", export.to_json(document))
         elif fmt == "via":
             zf.writestr("via_project.json", export.to_json(export.via_document(entries)))
         else:
             document = {"project": project.name, "slug": project.slug, "items": manifest}
+            if snapshot is not None:
+                document["snapshot"] = _snapshot_info(snapshot)
             zf.writestr("manifest.json", export.to_json(document))
     out.seek(0)
     return out, len(entries)
+
+
+def _snapshot_info(snapshot) -> dict:
+    return {
+        "id": snapshot.pk,
+        "digest": snapshot.digest,
+        "seed": snapshot.seed,
+        "val_fraction": snapshot.val_fraction,
+        "created_at": snapshot.created_at.isoformat(),
+    }

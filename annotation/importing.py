@@ -6,8 +6,10 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from django.conf import settings
+from django.db import transaction
 
 from annotation.formats import regions as region_files
 from annotation.formats.archive import ArchiveRejected, open_archive
@@ -16,6 +18,7 @@ from annotation.imaging import ImageRejected, decode_mask, encode_png
 from annotation.models import Label
 from annotation.services import add_image, save_label
 from defect_platform.core.events import notify
+from defect_platform.core.storage import delete_quietly
 
 log = logging.getLogger(__name__)
 MASK_MODES = ("binary", "soft")
@@ -43,55 +46,83 @@ def import_items(
     read: Callable[[str], bytes],
     mask_mode: str,
     progress: Callable[[int, int], None] | None = None,
+    *,
+    report: ImportReport | None = None,
+    start: int = 0,
+    checkpoint: Callable[[int, int, ImportReport], None] | None = None,
 ) -> ImportReport:
     """Import each item on its own; a bad one is reported and the others go on.
 
     Masks become labels of `user`: binary (>= 128 is defect) or soft (value/255). An all-zero
     mask makes the image a negative of the project.
+
+    An item's rows (its image, its label, and whatever `checkpoint` records) commit together,
+    so an item is in the project whole or not at all; its files are written before the rows
+    and removed again when the item fails. `start` skips the items a killed run already
+    committed, continuing its `report`.
     """
     if mask_mode not in MASK_MODES:
         raise ValueError(f"mask mode must be one of {MASK_MODES}")
-    report = ImportReport(mask_mode)
+    report = report or ImportReport(mask_mode)
     for n, item in enumerate(items, 1):
-        try:
-            image, created = add_image(
-                project, read(item.image), item.source_name, user, {"source": item.source_name}
-            )
-        except (ImageRejected, OSError, ArchiveRejected) as exc:
-            report.errors.append({"name": item.image, "reason": str(exc)})
+        if n <= start:
             continue
-        report.images += 1
-        report.created += created
-        report.duplicates += not created
-        labelled = Label.objects.filter(image=image, annotator=user).exists()
-        if item.regions is not None and not labelled:
-            try:
-                mask = region_files.rasterise(item.regions, image.height, image.width)
-                _save_mask_label(image, user, mask, "binary", report)
-            except region_files.RegionsRejected as exc:
-                report.errors.append({"name": item.image, "reason": str(exc)})
-        elif item.mask and not labelled:
-            try:
-                _label_from_mask(image, user, read(item.mask), mask_mode, report)
-            except (ImageRejected, OSError, ArchiveRejected) as exc:
-                report.errors.append({"name": item.mask, "reason": str(exc)})
+        written: list[str] = []
+        try:
+            with transaction.atomic():
+                _import_item(project, user, item, read, mask_mode, report, written)
+                if checkpoint:
+                    checkpoint(n, len(items), report)
+        except BaseException:
+            for name in written:
+                delete_quietly(name)
+            raise
         if progress:
             progress(n, len(items))
     notify(project.pk, "images.imported", report.as_dict() | {"errors": len(report.errors)})
     return report
 
 
-def _label_from_mask(image, user, data: bytes, mask_mode: str, report: ImportReport) -> None:
+def _import_item(project, user, item: Item, read, mask_mode: str, report, written) -> None:
+    try:
+        image, created = add_image(
+            project, read(item.image), item.source_name, user, {"source": item.source_name}
+        )
+    except (ImageRejected, OSError, ArchiveRejected) as exc:
+        report.errors.append({"name": item.image, "reason": str(exc)})
+        return
+    if created:
+        written.append(image.file.name)
+    report.images += 1
+    report.created += created
+    report.duplicates += not created
+    if Label.objects.filter(image=image, annotator=user).exists():
+        return  # imported before (this archive again, or a resumed job): keep what is there
+    if item.regions is not None:
+        try:
+            mask = region_files.rasterise(item.regions, image.height, image.width)
+            _save_mask_label(image, user, mask, "binary", report, written)
+        except region_files.RegionsRejected as exc:
+            report.errors.append({"name": item.image, "reason": str(exc)})
+    elif item.mask:
+        try:
+            _label_from_mask(image, user, read(item.mask), mask_mode, report, written)
+        except (ImageRejected, OSError, ArchiveRejected) as exc:
+            report.errors.append({"name": item.mask, "reason": str(exc)})
+
+
+def _label_from_mask(image, user, data: bytes, mask_mode: str, report, written) -> None:
     mask = decode_mask(data, image.width, image.height, soft=mask_mode == "soft")
-    _save_mask_label(image, user, mask, mask_mode, report)
+    _save_mask_label(image, user, mask, mask_mode, report, written)
 
 
-def _save_mask_label(image, user, mask, mask_mode: str, report: ImportReport) -> None:
+def _save_mask_label(image, user, mask, mask_mode: str, report, written) -> None:
     if mask.max() < (128 if mask_mode == "binary" else 1):
         save_label(image, user, "negative", None, False, None)
         report.negatives += 1
     else:
-        save_label(image, user, "mask", encode_png(mask), mask_mode == "soft", None)
+        version = save_label(image, user, "mask", encode_png(mask), mask_mode == "soft", None)
+        written.append(version.mask.name)
         report.labelled += 1
 
 
@@ -142,10 +173,16 @@ def import_folder(
     return report
 
 
-def import_zip(project, user, data: bytes, mask_mode: str = "binary", progress=None, category=None):
+def import_zip(
+    project, user, data: bytes | BinaryIO, mask_mode: str = "binary", progress=None, category=None
+):
+    """Import a zip (its bytes or a seekable file) within this process."""
     archive = open_archive(data, settings.MAX_IMPORT_BYTES)
-    items, ignored, errors = collect(list(archive.members), archive.read, category)
-    report = import_items(project, user, items, archive.read, mask_mode, progress)
+    try:
+        items, ignored, errors = collect(list(archive.members), archive.read, category)
+        report = import_items(project, user, items, archive.read, mask_mode, progress)
+    finally:
+        archive.close()
     report.errors = archive.rejected + errors + report.errors
     report.ignored = ignored
     return report

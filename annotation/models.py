@@ -148,3 +148,42 @@ class PreLabel(models.Model):
 
     def __str__(self) -> str:
         return f"pre-label of {self.image} by {self.model_version}"
+
+
+class ImportJob(models.Model):
+    """An archive imported in the background: the stored upload, how far the worker got, and
+    the per-item report. Progress commits with each item, so a killed worker's successor
+    resumes at the first item not yet imported (see import_jobs.py)."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    ACTIVE = (Status.QUEUED, Status.RUNNING)
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="import_jobs")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    archive = models.FileField(max_length=300, blank=True, help_text="emptied once finished")
+    file_name = models.CharField(max_length=255, blank=True)
+    mask_mode = models.CharField(max_length=10, default="binary")
+    category = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    total = models.PositiveIntegerField(default=0, help_text="items found in the archive")
+    done = models.PositiveIntegerField(default=0, help_text="items imported or reported")
+    report = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"import {self.pk} of {self.file_name or 'an archive'} ({self.status})"

@@ -220,3 +220,19 @@ def annotator_masks(images) -> dict[int, dict[str, np.ndarray]]:
     for label in labels:
         out.setdefault(label.image_id, {})[label.annotator.username] = _label_mask(label)
     return out
+
+
+def accepted_masks(images) -> dict[int, tuple[str, np.ndarray]]:
+    """{image id: (annotator, mask)} of the label a reviewer accepted last on each image."""
+    labels = (
+        Label.objects.filter(image__in=images, accepted_version__isnull=False)
+        .select_related("image", "annotator", "accepted_version")
+        .order_by("accepted_at")
+    )
+    return {
+        label.image_id: (
+            label.annotator.username,
+            version_mask(label.accepted_version, label.image.height, label.image.width),
+        )
+        for label in labels  # later acceptances overwrite earlier ones
+    }

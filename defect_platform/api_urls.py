@@ -7,6 +7,7 @@ from annotation import review_api
 from defect_platform.core import api as core_api
 from defect_platform.core import webhooks_api
 from inspection import api as inspection_api
+from inspection import audit_api, camera_api, challenger_api, fused_api
 from training import api as training_api
 
 router = DefaultRouter()
@@ -29,6 +30,7 @@ urlpatterns = [
         annotation_api.ProjectImportView.as_view(),
         name="api-project-import",
     ),
+    path("imports/<int:pk>/", annotation_api.ImportJobDetailView.as_view(), name="api-import"),
     path(
         "projects/<int:project_pk>/export/",
         annotation_api.ProjectExportView.as_view(),
@@ -89,6 +91,40 @@ urlpatterns = [
         "webhooks/<int:pk>/deliveries/",
         webhooks_api.WebhookDeliveriesView.as_view(),
         name="api-webhook-deliveries",
+    ),
+    path(
+        "models/<int:pk>/shadow/", challenger_api.ModelShadowView.as_view(), name="api-model-shadow"
+    ),
+    path(
+        "models/<int:pk>/replays/",
+        challenger_api.ModelReplaysView.as_view(),
+        name="api-model-replays",
+    ),
+    path("replays/<int:pk>/", challenger_api.ReplayDetailView.as_view(), name="api-replay"),
+    path(
+        "stations/<int:pk>/cameras/",
+        camera_api.StationCamerasView.as_view(),
+        name="api-station-cameras",
+    ),
+    path(
+        "stations/<int:pk>/cameras/<str:camera>/probe/",
+        camera_api.CameraProbeView.as_view(),
+        name="api-camera-probe",
+    ),
+    path(
+        "stations/<int:pk>/fused-models/",
+        fused_api.StationFusedModelsView.as_view(),
+        name="api-station-fused-models",
+    ),
+    path(
+        "stations/<int:pk>/fused-models/select/",
+        fused_api.StationFusedSelectView.as_view(),
+        name="api-station-fused-select",
+    ),
+    path(
+        "projects/<int:project_pk>/challenger/",
+        challenger_api.ProjectChallengerView.as_view(),
+        name="api-project-challenger",
     ),
     path("images/<int:pk>/", annotation_api.ImageDetailView.as_view(), name="api-image"),
     path("images/<int:pk>/file/", annotation_api.ImageFileView.as_view(), name="api-image-file"),
@@ -170,6 +206,36 @@ urlpatterns = [
         "projects/<int:project_pk>/audit/",
         inspection_api.ProjectAuditView.as_view(),
         name="api-project-audit",
+    ),
+    path(
+        "projects/<int:project_pk>/audit/trends/",
+        audit_api.ProjectAuditTrendsView.as_view(),
+        name="api-project-audit-trends",
+    ),
+    path(
+        "projects/<int:project_pk>/audit/disagreements/",
+        audit_api.ProjectDisagreementsView.as_view(),
+        name="api-project-audit-disagreements",
+    ),
+    path(
+        "projects/<int:project_pk>/audit/send-to-labeling/",
+        audit_api.SendToLabelingView.as_view(),
+        name="api-project-audit-send-to-labeling",
+    ),
+    path(
+        "projects/<int:project_pk>/audit/reports/",
+        audit_api.ProjectAuditReportView.as_view(),
+        name="api-project-audit-reports",
+    ),
+    path(
+        "projects/<int:project_pk>/diagnosis/",
+        audit_api.ProjectDiagnosisView.as_view(),
+        name="api-project-diagnosis",
+    ),
+    path(
+        "projects/<int:project_pk>/prevalence/",
+        audit_api.ProjectPrevalenceView.as_view(),
+        name="api-project-prevalence",
     ),
     path(
         "records/<int:pk>/masks/<int:mask_pk>/",

@@ -158,6 +158,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "training.tasks.reap_stale_jobs",
         "schedule": env_float("REAPER_INTERVAL_S", 30.0, 0.5),
     },
+    "reap-stale-imports": {
+        "task": "annotation.tasks.reap_stale_imports",
+        "schedule": env_float("REAPER_INTERVAL_S", 30.0, 0.5),
+    },
     "prune-record-images": {
         "task": "inspection.tasks.prune_record_images",
         "schedule": env_float("RETENTION_INTERVAL_S", 600.0, 1.0),
@@ -248,6 +252,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 MAX_IMAGE_PIXELS = env_int("MAX_IMAGE_PIXELS", 64_000_000, 1)
 
 MQTT_URL = env_url("MQTT_URL", ("mqtt", "mqtts", "tcp"))
+# Video files and image folders that replay cameras may read (nothing outside it).
+CAMERA_FILES_ROOT = Path(env_str("CAMERA_FILES_ROOT") or DATA_DIR / "camera-files")
 MQTT_TOPIC_PREFIX = env_str("MQTT_TOPIC_PREFIX", "defect-platform")
 # View images of inspected objects above this total are pruned, oldest OK first (rows stay).
 RECORD_IMAGES_MAX_MB = env_int("RECORD_IMAGES_MAX_MB", 20_480, 1)

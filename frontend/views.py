@@ -70,7 +70,13 @@ def station_list(request):
 @login_required
 def station_live(request, pk):
     station = get_station_for_user(request.user, pk)
-    return render(request, "frontend/station_live.html", {"station": station})
+    projects = list(station.projects.all())
+    context = {
+        "station": station,
+        # Fused models span every project of the station: managing them needs all of them.
+        "can_train_all": bool(projects) and all(can(request.user, p, "train") for p in projects),
+    }
+    return render(request, "frontend/station_live.html", context)
 
 
 @login_required
@@ -101,6 +107,13 @@ def job_detail(request, pk):
 
 
 @login_required
+def project_agreement(request, pk):
+    """How far the project's annotators agree (filled from the agreement API)."""
+    project = get_project_for_user(request.user, pk)
+    return render(request, "frontend/agreement.html", {"project": project})
+
+
+@login_required
 def compare_models(request, pk):
     project = get_project_for_user(request.user, pk)
     pair = [
@@ -111,4 +124,51 @@ def compare_models(request, pk):
         raise Http404("Compare versions of this project.")
     return render(
         request, "frontend/compare.html", {"project": project, "comparison": compare(*pair)}
+    )
+
+
+@login_required
+def project_import(request, pk):
+    """Import a zip or image files: upload progress, the worker's progress, the report."""
+    project = get_project_for_user(request.user, pk, "import")
+    jobs = project.import_jobs.select_related("created_by")[:10]
+    return render(request, "frontend/import.html", {"project": project, "jobs": jobs})
+
+
+@login_required
+def audit_report(request):
+    """Printable audit report per shift or per lot, for every defect type the user inspects
+    (?by=shift|lot&station=&since=&until=, as the reports API)."""
+    from rest_framework.exceptions import APIException
+
+    from inspection import audit_api, audit_reports
+
+    by = "lot" if request.GET.get("by") == "lot" else "shift"
+    projects = [p for p in projects_for_user(request.user) if can(request.user, p, "inspect")]
+    context = {"by": by, "params": request.GET, "reports": [], "error": None}
+    try:
+        records = audit_api.narrow(request.user, records_for_user(request.user), request.GET)
+    except APIException as exc:
+        context["error"] = " ".join(_messages(exc.detail))
+        return render(request, "frontend/audit_report.html", context, status=exc.status_code)
+    context["reports"] = [audit_reports.grouped(p, records, by) for p in projects]
+    context["stations"] = stations_for_user(request.user)
+    return render(request, "frontend/audit_report.html", context)
+
+
+def _messages(detail) -> list[str]:
+    if isinstance(detail, dict):
+        return [m for value in detail.values() for m in _messages(value)]
+    if isinstance(detail, list):
+        return [m for value in detail for m in _messages(value)]
+    return [str(detail)]
+
+
+@login_required
+def station_setup(request, pk):
+    """The station's cameras: kind, source, settings, and a probe of what each accepted."""
+    station = get_station_for_user(request.user, pk)
+    can_setup = any(can(request.user, p, "train") for p in station.projects.all())
+    return render(
+        request, "frontend/station_setup.html", {"station": station, "can_setup": can_setup}
     )

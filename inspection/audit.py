@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
+from dataclasses import dataclass, replace
+from datetime import datetime
 
 from django.db import transaction
 from rest_framework.exceptions import PermissionDenied, ValidationError
@@ -95,24 +97,99 @@ def latest_decisions(records, project_id: int) -> dict[int, dict]:
     return out
 
 
-def report(project, records) -> dict:
-    """The model against the inspectors' consensus, and inspectors against each other, for
-    one defect type over `records` (those the project checked)."""
+@dataclass(frozen=True)
+class Judged:
+    """One inspected object that inspectors judged for one defect type."""
+
+    record_id: int
+    captured_at: datetime
+    station_id: int | None
+    lot: str
+    verdict: str  # the record's verdict over every defect type: ok, ng, not_inspectable
+    model: str  # what the model said for this defect type: present or absent
+    model_version: int | None
+    by: dict[str, str]
+    adjudicated: str | None
+    consensus: str
+
+
+def judged_objects(project, records) -> list[Judged]:
+    """The objects of `records` checked for `project` that inspectors judged, oldest first."""
     records = records.filter(projects=project)
     decisions = latest_decisions(records, project.pk)
-    verdicts = {r.pk: model_said(r, project.pk) for r in records.filter(pk__in=list(decisions))}
-    model, truth, ratings = [], [], []
-    for record_id, entry in sorted(decisions.items()):
-        agreed = audit_metrics.consensus(list(entry["by"].values()), entry["adjudicated"])
-        model.append(verdicts[record_id] == audit_metrics.PRESENT)
-        truth.append(agreed)
-        ratings.append(entry["by"])
+    rows = InspectionRecord.objects.filter(pk__in=list(decisions)).only(
+        "pk", "captured_at", "station_id", "lot", "verdict", "result"
+    )
+    out = []
+    for record in sorted(rows, key=lambda r: (r.captured_at, r.pk)):
+        entry = decisions[record.pk]
+        version = next(
+            (
+                m.get("model_version")
+                for m in record.result.get("models", [])
+                if m.get("project") == project.pk
+            ),
+            None,
+        )
+        out.append(
+            Judged(
+                record_id=record.pk,
+                captured_at=record.captured_at,
+                station_id=record.station_id,
+                lot=record.lot,
+                verdict=record.verdict,
+                model=model_said(record, project.pk),
+                model_version=version,
+                by=entry["by"],
+                adjudicated=entry["adjudicated"],
+                consensus=audit_metrics.consensus(list(entry["by"].values()), entry["adjudicated"]),
+            )
+        )
+    return out
+
+
+def model_figures(objects: list[Judged]) -> dict:
+    """The model against the consensus over `objects` (unsure objects left out), with kappa."""
+    model = [o.model == audit_metrics.PRESENT for o in objects]
+    truth = [o.consensus for o in objects]
     counts = audit_metrics.confusion(model, truth)
     decided = [(m, t) for m, t in zip(model, truth, strict=True) if t != audit_metrics.UNSURE]
     kappa = audit_metrics.cohen_kappa(
         [audit_metrics.PRESENT if m else audit_metrics.ABSENT for m, _ in decided],
         [t for _, t in decided],
     )
+    return {"confusion": counts} | audit_metrics.precision_recall(counts) | {"kappa": kappa}
+
+
+def ambiguity(objects: list[Judged]) -> dict:
+    """How often inspectors could not decide, and the model's figures with the ambiguous
+    objects left out, counted as defective, and counted as defect-free (the true figures lie
+    between the last two)."""
+    decisions = [d for o in objects for d in o.by.values()]
+    unsure_decisions = sum(d == audit_metrics.UNSURE for d in decisions)
+    unsure_objects = sum(o.consensus == audit_metrics.UNSURE for o in objects)
+
+    def settled(value: str) -> list[Judged]:
+        return [
+            replace(o, consensus=value) if o.consensus == audit_metrics.UNSURE else o
+            for o in objects
+        ]
+
+    return {
+        "decisions": len(decisions),
+        "unsure_decisions": unsure_decisions,
+        "unsure_decision_share": unsure_decisions / len(decisions) if decisions else None,
+        "objects": len(objects),
+        "unsure_objects": unsure_objects,
+        "unsure_object_share": unsure_objects / len(objects) if objects else None,
+        "without_unsure": model_figures(objects),
+        "unsure_as_present": model_figures(settled(audit_metrics.PRESENT)),
+        "unsure_as_absent": model_figures(settled(audit_metrics.ABSENT)),
+    }
+
+
+def inspector_figures(objects: list[Judged]) -> dict:
+    ratings = [o.by for o in objects]
     sizes = Counter(len(r) for r in ratings if len(r) >= 2)
     common = sizes.most_common(1)[0][0] if sizes else None
     fleiss = (
@@ -120,17 +197,30 @@ def report(project, records) -> dict:
         if common
         else None
     )
-    unsure = sum(t == audit_metrics.UNSURE for t in truth)
-    confirmed_present = sum(t == audit_metrics.PRESENT for t in truth)
+    return audit_metrics.inspector_pairs(ratings) | {"fleiss_kappa": fleiss}
+
+
+def report(project, records) -> dict:
+    """The model against the inspectors' consensus, and inspectors against each other, for
+    one defect type over `records` (those the project checked).
+
+    `line_prevalence` is the confirmed-defect share among the judged objects; the review queue
+    holds every NG and only a sample of OK objects, so the prevalence endpoint's estimate
+    (weighted by how many OK and NG objects the line made) is the one to trust for the line."""
+    objects = judged_objects(project, records)
+    figures = model_figures(objects)
+    unsure = sum(o.consensus == audit_metrics.UNSURE for o in objects)
+    confirmed_present = sum(o.consensus == audit_metrics.PRESENT for o in objects)
     return {
         "project": project.pk,
         "defect_type": project.name,
-        "objects_judged": len(truth),
-        "confusion": counts,
-        "model_vs_inspectors": audit_metrics.precision_recall(counts) | {"kappa": kappa},
-        "inspectors": audit_metrics.inspector_pairs(ratings) | {"fleiss_kappa": fleiss},
-        "unsure_share": unsure / len(truth) if truth else None,
-        "line_prevalence": confirmed_present / (len(truth) - unsure)
-        if len(truth) > unsure
+        "objects_judged": len(objects),
+        "confusion": figures.pop("confusion"),
+        "model_vs_inspectors": figures,
+        "inspectors": inspector_figures(objects),
+        "unsure_share": unsure / len(objects) if objects else None,
+        "line_prevalence": confirmed_present / (len(objects) - unsure)
+        if len(objects) > unsure
         else None,
+        "ambiguity": ambiguity(objects),
     }

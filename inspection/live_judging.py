@@ -17,9 +17,8 @@ from django.db import close_old_connections
 from django.db.models import Count
 from django.utils import timezone
 
-from inspection import triggering
+from inspection import services, triggering
 from inspection.models import InspectionRecord, Station
-from training import registry
 
 log = logging.getLogger(__name__)
 # How often the judge looks for newly promoted model versions.
@@ -30,6 +29,7 @@ RELOAD_S = 15.0
 class _Loaded:
     projects: list
     models: list
+    shadows: list
     unjudged: list[str]
     at: float
 
@@ -45,14 +45,14 @@ class LiveJudge:
         station = Station.objects.get(pk=self.station_id)
         if self.loaded and time.monotonic() - self.loaded.at < RELOAD_S:
             return station, self.loaded
-        projects, models, unjudged = [], [], []
-        for project in station.projects.order_by("pk"):
-            try:
-                models.append(registry.load(registry.model_for_project(project)))
-                projects.append(project)
-            except registry.NoModel as exc:
-                unjudged.append(f"{project.name}: {exc}")
-        self.loaded = _Loaded(projects, models, unjudged, time.monotonic())
+        every = list(station.projects.order_by("pk"))
+        serving = services.serving_models(station, every)
+        judged = {m.project_id for m in serving.models}
+        projects = [p for p in every if p.pk in judged]
+        shadows = services.shadow_models(projects)
+        self.loaded = _Loaded(
+            projects, serving.models, shadows, serving.unjudged + serving.notes, time.monotonic()
+        )
         return station, self.loaded
 
     def _today(self, station) -> dict:
@@ -80,7 +80,13 @@ class LiveJudge:
             return {"seq": seq, "judging": "off", "reason": reason}
         counts = self._today(station)
         record = triggering.judge_capture(
-            None, station, loaded.projects, views, started, models=loaded.models
+            None,
+            station,
+            loaded.projects,
+            views,
+            started,
+            models=loaded.models,
+            shadows=loaded.shadows,
         )
         counts[record.verdict] = counts.get(record.verdict, 0) + 1
         return {

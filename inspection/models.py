@@ -19,6 +19,15 @@ class Station(models.Model):
     max_skew_ms = models.PositiveIntegerField(
         default=100, help_text="views of one capture further apart than this are flagged"
     )
+    fused_model = models.ForeignKey(
+        "training.FusedModel",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="when set, one fused network judges the projects it covers instead of one "
+        "model per project",
+    )
     judge_live = models.BooleanField(
         default=True,
         help_text="judge continuous captures with the projects' models (live verdicts); off: "
@@ -136,3 +145,33 @@ class InspectorDecision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.inspector} on {self.record}: {self.decision}"
+
+
+class Replay(models.Model):
+    """A candidate model run over stored captures of its project, compared with what
+    production said at the time and with the inspectors' decisions where there are some."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    model_version = models.ForeignKey(
+        "training.ModelVersion", on_delete=models.CASCADE, related_name="replays"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    limit = models.PositiveIntegerField(default=500, help_text="newest records replayed")
+    report = models.JSONField(default=dict)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"replay {self.pk} of {self.model_version}"

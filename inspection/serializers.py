@@ -52,7 +52,10 @@ class VerdictDefectSerializer(serializers.Serializer):
 
 class VerdictModelSerializer(serializers.Serializer):
     project = serializers.IntegerField()
-    model_version = serializers.IntegerField()
+    model_version = serializers.IntegerField(
+        allow_null=True, help_text="null when a channel of a fused model judged the project"
+    )
+    fused_model = serializers.IntegerField(allow_null=True)
     runtime = serializers.CharField()
     threshold = serializers.FloatField()
     min_area = serializers.IntegerField()

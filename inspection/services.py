@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -12,7 +13,7 @@ from rest_framework.exceptions import ValidationError
 from annotation.imaging import ImageRejected, decode_image, encode_png, to_rgb_array
 from defect_platform.core import webhooks
 from defect_platform.core.storage import delete_quietly, save_bytes, unique_name
-from inspection import engine, mqtt, quality, retention, verdicts
+from inspection import challenger, engine, mqtt, quality, retention, verdicts
 from inspection.models import InspectionRecord, RecordMask
 from training import registry
 
@@ -59,16 +60,26 @@ def inspect_views(
     extra_issues: dict[str, list[str]] | None = None,
     view_times: dict | None = None,
     models: list | None = None,
+    shadows: list | None = None,
 ) -> InspectionRecord:
     """Judge decoded views [(camera, RGB array)] of one object and store the record.
 
-    `models` (loaded) saves the lookup for callers that judge many objects, the live line."""
+    `models` and `shadows` (loaded) save the lookups for callers that judge many objects, the
+    live line. Shadow candidates' findings go into the record beside the verdict, never into
+    it."""
     if models is None:
-        models = [registry.load(registry.model_for_project(p)) for p in projects]
+        serving = serving_models(station, projects)
+        if serving.unjudged:
+            raise registry.NoModel(serving.unjudged[0])
+        models = serving.models
+    if shadows is None:
+        shadows = shadow_models(projects)
     results = engine.run(models, views) if views else [(m, []) for m in models]
     view_quality = {camera: quality.measure(image) for camera, image in views}
     issues = _quality_issues(station, view_quality) | (extra_issues or {})
+    # The line's latency is production's: shadow candidates run after it is measured.
     latency_ms = (time.perf_counter() - started) * 1000
+    shadow = challenger.shadow_entries(engine.run(shadows, views)) if shadows and views else []
     return _store(
         user,
         projects,
@@ -80,6 +91,7 @@ def inspect_views(
         lot,
         idempotency_key,
         (views, view_times or {}),
+        shadow,
     )
 
 
@@ -97,7 +109,47 @@ def _quality_issues(station, view_quality: dict) -> dict[str, list[str]]:
     return issues
 
 
-def _store(user, projects, station, results, quality_info, latency_ms, serial, lot, key, seen):
+@dataclass
+class Serving:
+    models: list  # loaded, in project order
+    unjudged: list[str]  # projects without a usable model, and why
+    notes: list[str]  # e.g. a fused model that could not load (its projects fell back)
+
+
+def serving_models(station, projects) -> Serving:
+    """The loaded models that judge `projects` on `station`. A station with a fused model uses
+    its channels for the projects it covers (one network run per view batch) and the projects'
+    own models for the rest; a fused model that cannot load falls back to the own models."""
+    found, unjudged, notes, fused = {}, [], [], {}
+    if station is not None and station.fused_model_id:
+        try:
+            fused = {m.project_id: m for m in registry.load_fused(station.fused_model)}
+        except registry.NoModel as exc:
+            notes.append(f"fused model not used: {exc}")
+    for project in projects:
+        if project.pk in fused:
+            found[project.pk] = fused[project.pk]
+            continue
+        try:
+            found[project.pk] = registry.load(registry.model_for_project(project))
+        except registry.NoModel as exc:
+            unjudged.append(f"{project.name}: {exc}")
+    return Serving([found[p.pk] for p in projects if p.pk in found], unjudged, notes)
+
+
+def shadow_models(projects) -> list:
+    """Loaded shadow candidates of these projects (a project without one has none)."""
+    found = []
+    for project in projects:
+        version = registry.shadow_for_project(project)
+        if version is not None:
+            found.append(registry.load(version))
+    return found
+
+
+def _store(
+    user, projects, station, results, quality_info, latency_ms, serial, lot, key, seen, shadow
+):
     view_quality, issues = quality_info
     images, view_times = seen
     written: list[str] = []
@@ -141,6 +193,8 @@ def _store(user, projects, station, results, quality_info, latency_ms, serial, l
                 mask_urls,
                 issues,
             )
+            if shadow:
+                result["shadow"] = shadow
             record.result, record.verdict = result, result["verdict"]
             record.save(update_fields=["result", "verdict"])
             ok_share = station.keep_ok_images if station else 1.0

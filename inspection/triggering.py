@@ -41,7 +41,16 @@ def trigger(user, station, projects, serial="", lot="", idempotency_key=""):
 
 
 def judge_capture(
-    user, station, projects, views, started, serial="", lot="", idempotency_key="", models=None
+    user,
+    station,
+    projects,
+    views,
+    started,
+    serial="",
+    lot="",
+    idempotency_key="",
+    models=None,
+    shadows=None,
 ):
     """Judge one capture's views (capture.View) and store the record: offline cameras and
     views further apart than the station's skew limit are listed as issues."""
@@ -66,6 +75,7 @@ def judge_capture(
         issues,
         view_times={v.camera: _when(v.captured_at) for v in online},
         models=models,
+        shadows=shadows,
     )
 
 

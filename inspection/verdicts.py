@@ -23,6 +23,7 @@ def build(
             {
                 "project": model.project_id,
                 "model_version": model.version_id,
+                "fused_model": model.fused_id,
                 "runtime": model.runtime,
                 "threshold": model.threshold,
                 "min_area": model.min_area,
@@ -68,7 +69,10 @@ def visible_to(verdict: dict, project_ids: set[int] | None) -> dict:
     """The verdict with per-defect results only for projects the viewer belongs to."""
     if project_ids is None:
         return verdict
-    return verdict | {
+    visible = verdict | {
         "defects": [d for d in verdict["defects"] if d["project"] in project_ids],
         "models": [m for m in verdict["models"] if m["project"] in project_ids],
     }
+    if "shadow" in verdict:
+        visible["shadow"] = [s for s in verdict["shadow"] if s["project"] in project_ids]
+    return visible

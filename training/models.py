@@ -103,6 +103,11 @@ class ModelVersion(models.Model):
     )
     metadata = models.JSONField(default=dict)
     is_production = models.BooleanField(default=False)
+    is_shadow = models.BooleanField(
+        default=False,
+        help_text="a candidate judged beside production on the line: its verdicts are recorded "
+        "with every inspected object but never decide one",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -113,6 +118,11 @@ class ModelVersion(models.Model):
                 fields=["project"],
                 condition=models.Q(is_production=True),
                 name="one_production_model_per_project",
+            ),
+            models.UniqueConstraint(
+                fields=["project"],
+                condition=models.Q(is_shadow=True),
+                name="one_shadow_model_per_project",
             ),
         ]
 
@@ -135,3 +145,42 @@ class Promotion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.model_version} promoted"
+
+
+class FusedModel(models.Model):
+    """One network for several defect projects: output channel k is `channels[k]`'s project,
+    each channel with its own decision rule (training.ml.fused)."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    name = models.CharField(max_length=120)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    params = models.JSONField(default=dict)
+    channels = models.JSONField(
+        default=list,
+        help_text="per output channel: project, threshold, min_area, pixel_threshold, metrics",
+    )
+    onnx = models.FileField(max_length=300, blank=True)
+    runtime = models.CharField(max_length=40, default="onnxruntime-fp32")
+    metadata = models.JSONField(default=dict)
+    log = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"fused model {self.pk} ({self.name})"
+
+    @property
+    def project_ids(self) -> list[int]:
+        return [c["project"] for c in self.channels]

@@ -16,7 +16,7 @@ from defect_platform.core.storage import read_bytes
 from training.ml import runtime
 from training.ml.data import batch_inputs, unfit
 from training.ml.meta import ModelMeta
-from training.models import ModelVersion
+from training.models import FusedModel, ModelVersion
 
 
 class NoModel(Exception):
@@ -27,7 +27,7 @@ class NoModel(Exception):
 class LoadedModel:
     project_id: int
     defect_type: str
-    version_id: int
+    version_id: int | None
     version_number: int
     threshold: float
     min_area: int
@@ -35,6 +35,7 @@ class LoadedModel:
     meta: ModelMeta
     runtime: str
     runner: runtime.Runner
+    fused_id: int | None = None  # a channel of a fused model (then version_id is None)
 
     def predict(self, images: list[np.ndarray]) -> list[np.ndarray]:
         """Probability maps at each image's own size."""
@@ -106,3 +107,81 @@ def model_for_project(project) -> ModelVersion:
     if version is None:
         raise NoModel(f"Project {project.name!r} has no trained model yet; train one first.")
     return version
+
+
+def shadow_for_project(project) -> ModelVersion | None:
+    """The project's shadow candidate, if one is set."""
+    return ModelVersion.objects.filter(project=project, is_shadow=True).first()
+
+
+class SharedRun:
+    """One inference per prepared batch for all channels of a fused model: the engine asks
+    each channel in turn with the same array, and only the first asks the network."""
+
+    def __init__(self, runner: runtime.Runner):
+        self.runner = runner
+        self.lock = threading.Lock()
+        self.last: tuple[object, np.ndarray] | None = None
+        self.runs = 0  # network runs, for the benchmark and tests
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        with self.lock:
+            if self.last is None or self.last[0] is not x:
+                self.last = (x, self.runner(x))
+                self.runs += 1
+            return self.last[1]
+
+
+class FusedChannel:
+    def __init__(self, shared: SharedRun, k: int):
+        self.shared, self.k = shared, k
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return self.shared(x)[:, self.k : self.k + 1]
+
+
+_fused_cache: dict[tuple[int, str], list[LoadedModel]] = {}
+
+
+def load_fused(fused: FusedModel, requested: str | None = None) -> list[LoadedModel]:
+    """A fused model as one LoadedModel per channel (its project's rule), sharing one network
+    that runs once per batch of views."""
+    passed = {fused.runtime} & runtime.REDUCED
+    try:
+        name = runtime.resolve(requested or settings.INFERENCE_RUNTIME, passed, False)
+        if name == runtime.OV_INT8:
+            name = fused.runtime
+    except runtime.RuntimeUnavailable as exc:
+        raise NoModel(f"Fused model {fused.pk}: {exc}") from None
+    key = (fused.pk, name)
+    with _lock:
+        if key in _fused_cache:
+            return _fused_cache[key]
+    if fused.status != FusedModel.Status.SUCCEEDED or not fused.onnx:
+        raise NoModel(f"Fused model {fused.pk} is {fused.status}, not ready to inspect with.")
+    try:
+        meta = ModelMeta.from_json(fused.metadata["meta"])
+        shared = SharedRun(
+            runtime.open_runner(name, read_bytes(fused.onnx.name), None, settings.INFERENCE_THREADS)
+        )
+    except Exception as exc:  # storage, metadata and both runtimes raise many types
+        raise NoModel(f"Fused model {fused.pk} cannot be loaded: {exc}") from None
+    loaded = [
+        LoadedModel(
+            project_id=channel["project"],
+            defect_type=channel["defect_type"],
+            version_id=None,
+            version_number=0,
+            threshold=channel["threshold"],
+            min_area=channel["min_area"],
+            pixel_threshold=channel["pixel_threshold"],
+            meta=meta,
+            runtime=name,
+            runner=FusedChannel(shared, k),
+            fused_id=fused.pk,
+        )
+        for k, channel in enumerate(fused.channels)
+    ]
+    with _lock:
+        _fused_cache[key] = loaded
+    return loaded

@@ -125,6 +125,7 @@ class ModelVersionSerializer(serializers.ModelSerializer):
             "input_height",
             "input_width",
             "is_production",
+            "is_shadow",
             "created_at",
         ]
         read_only_fields = fields

@@ -206,8 +206,10 @@ def _append_log(job: TrainingJob, line: str) -> None:
     TrainingJob.objects.filter(pk=job.pk).update(log=job.log)
 
 
-def run_job(job_id: int) -> None:
-    """Run a queued job to the end (called by the Celery task)."""
+def run_job(job_id: int, isolate_runtimes: bool = False) -> None:
+    """Run a queued job to the end (called by the Celery task, with `isolate_runtimes`: the
+    quantization and accuracy gate then run in a spawned child, so the worker process never
+    loads OpenVINO; see runtime_gate.prepare_in_child)."""
     from training.ml import export, runtime_gate
     from training.ml.artifact import ModelMeta, weights_bytes
     from training.ml.model import ModelConfig
@@ -273,7 +275,8 @@ def run_job(job_id: int) -> None:
         gap = export.parity(result.model, onnx_bytes, probe.astype(np.float32))
         if gap > export.PARITY_TOLERANCE:
             raise RuntimeError(f"the ONNX export differs from torch by {gap:.2e}")
-        gate, int8 = runtime_gate.prepare(
+        prepare = runtime_gate.prepare_in_child if isolate_runtimes else runtime_gate.prepare
+        gate, int8 = prepare(
             onnx_bytes,
             [s.image for s in samples],
             [s.mask for s in samples],
@@ -444,12 +447,33 @@ def promote(version: ModelVersion, user) -> ModelVersion:
             is_production=False
         )
         version.is_production = True
-        version.save(update_fields=["is_production"])
+        version.is_shadow = False  # a promoted candidate is no longer in the shadows
+        version.save(update_fields=["is_production", "is_shadow"])
         Promotion.objects.create(project=version.project, model_version=version, promoted_by=user)
     notify(
         version.project_id,
         "model.promoted",
         {"model_version": version.pk, "number": version.number},
+    )
+    return version
+
+
+def set_shadow(version: ModelVersion, on: bool) -> ModelVersion:
+    """Make `version` its project's shadow candidate (replacing any other), or stop shadowing.
+    The production version cannot shadow itself."""
+    if on and version.is_production:
+        raise ValidationError({"shadow": "This version is in production already."})
+    with transaction.atomic():
+        if on:
+            ModelVersion.objects.filter(project=version.project, is_shadow=True).update(
+                is_shadow=False
+            )
+        version.is_shadow = on
+        version.save(update_fields=["is_shadow"])
+    notify(
+        version.project_id,
+        "model.shadow",
+        {"model_version": version.pk, "number": version.number, "shadow": on},
     )
     return version
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import stat
 import zipfile
 from dataclasses import dataclass, field
 from io import BytesIO
 from pathlib import PurePosixPath
+from typing import BinaryIO
 
 MAX_RATIO = 200  # uncompressed / compressed; images barely compress, bombs compress 1000x
 
@@ -29,6 +31,10 @@ class SafeArchive:
             raise ArchiveRejected(f"{name}: the archive lies about the size of this entry")
         return data
 
+    def close(self) -> None:
+        if self.zf is not None:
+            self.zf.close()
+
 
 def _problem(info: zipfile.ZipInfo) -> str | None:
     name = info.filename
@@ -46,10 +52,13 @@ def _problem(info: zipfile.ZipInfo) -> str | None:
     return None
 
 
-def open_archive(data: bytes, max_total_bytes: int, max_files: int = 100_000) -> SafeArchive:
-    """Index a zip; unsafe entries go to `rejected` with the reason, the rest can be read."""
+def open_archive(
+    source: bytes | str | os.PathLike | BinaryIO, max_total_bytes: int, max_files: int = 100_000
+) -> SafeArchive:
+    """Index a zip (its bytes, a path, or a seekable file); unsafe entries go to `rejected`
+    with the reason, the rest can be read."""
     try:
-        zf = zipfile.ZipFile(BytesIO(data))
+        zf = zipfile.ZipFile(BytesIO(source) if isinstance(source, bytes) else source)
     except (zipfile.BadZipFile, ValueError) as exc:
         raise ArchiveRejected(f"Not a readable zip archive: {exc}") from None
     infos = [i for i in zf.infolist() if not i.is_dir()]

@@ -6,6 +6,9 @@
 - VIA 2 project: polygon regions traced from the mask's outlines. Polygons cannot hold holes
   or single-pixel detail, so this format is approximate; COCO or mask PNGs are exact.
 - Mask PNGs: `images/` beside `masks/`, soft values kept (value/255 = probability).
+
+A training snapshot's export marks each image's split ("train" or "validation"): a `split` key
+on COCO images, a VIA file attribute, and a field of each item in the masks manifest.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ class Entry:
     width: int
     height: int
     mask: np.ndarray | None  # HxW uint8; None for a negative
+    split: str | None = None  # "train" or "validation" when exporting a training snapshot
 
 
 def coco_document(entries: list[Entry], category: str) -> dict:
@@ -38,6 +42,7 @@ def coco_document(entries: list[Entry], category: str) -> dict:
                 "file_name": entry.file_name,
                 "width": entry.width,
                 "height": entry.height,
+                **({"split": entry.split} if entry.split else {}),
             }
         )
         if entry.mask is None or not (entry.mask >= 128).any():
@@ -91,6 +96,8 @@ def via_document(entries: list[Entry]) -> dict:
                 regions.append({"shape_attributes": shape, "region_attributes": {}})
         key = f"{entry.file_name}-1"
         metadata[key] = {"filename": entry.file_name, "size": -1, "regions": regions}
+        if entry.split:
+            metadata[key]["file_attributes"] = {"split": entry.split}
     return {"_via_settings": {}, "_via_img_metadata": metadata, "_via_attributes": {}}
 
 

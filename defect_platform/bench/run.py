@@ -10,6 +10,7 @@ from defect_platform.bench import (
     annotation_save,
     editor_frames,
     ensemble,
+    import_rate,
     inference,
     machine,
     memory,
@@ -82,7 +83,8 @@ def run(plan: Plan, log=print) -> dict:
     )
     figures |= found
     log("== memory: fresh serving processes")
-    figures |= memory.measure(engine)
+    fused = (ensemble.fused_onnx(plan.model, engine.size), ensemble.fused_runtime(engine))
+    figures |= memory.measure(engine, fused)
     log("== object: 6 views x 6 models through the engine")
     figures |= ensemble.measure(engine, plan.model, plan.threads, max(1, plan.repeats // 3))
     log("== annotation: label saves through the API")
@@ -90,6 +92,8 @@ def run(plan: Plan, log=print) -> dict:
     if plan.quick:
         sizes = {"256x1248": (64, 312), "4096": (256, 256)}
     figures |= annotation_save.measure(sizes, max(1, plan.repeats // 3))
+    log("== annotation: import rate (folder import and background import job)")
+    figures |= import_rate.measure(plan.data, plan.quick)
     log("== editor: painting a large image in headless Chromium")
     figures |= editor_frames.measure(
         (256, 256) if plan.quick else (4096, 4096), seconds=1.0 if plan.quick else 4.0, log=log

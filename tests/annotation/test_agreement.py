@@ -57,6 +57,20 @@ def test_the_summary_ranks_images_and_annotators():
     assert image1["mean_iou"] == pytest.approx((1 + 1 / 3 + 1 / 3) / 3)
     assert summary["annotators"]["cy"]["mean_iou_with_others"] == pytest.approx(1 / 3)
     assert summary["annotators"]["ann"]["images"] == 3  # two pairs on image 1, one on image 2
+    assert summary["annotators"]["cy"]["mean_iou_with_accepted"] is None
+
+
+def test_annotators_are_compared_with_accepted_labels():
+    images = {
+        1: {"ann": _square(0), "bob": _square(5)},
+        2: {"ann": _square(0), "bob": _square(0)},
+    }
+    # bob's label on image 1 and ann's on image 2 were accepted.
+    accepted = {1: ("bob", _square(5)), 2: ("ann", _square(0))}
+    people = agreement.summarise(images, accepted)["annotators"]
+    assert people["ann"]["accepted_compared"] == 1  # their own acceptance does not count
+    assert people["ann"]["mean_iou_with_accepted"] == pytest.approx(1 / 3)
+    assert people["bob"]["mean_iou_with_accepted"] == pytest.approx(1.0)
 
 
 @pytest.mark.django_db

@@ -84,3 +84,37 @@ def test_reject_with_a_comment_then_accept_the_fix(login):
     assert mine["state"] == "accepted"
     assert mine["accepted_version"] == mine["current_version"]["id"]
     assert mine["current_version"]["number"] == 2
+
+
+def _save_mask(page, image: int, left: int) -> None:
+    import numpy as np
+
+    mask = np.zeros((128, 192), np.uint8)
+    mask[30:80, left : left + 60] = 255
+    csrf = next(c["value"] for c in page.context.cookies() if c["name"] == "csrftoken")
+    answer = page.request.post(
+        f"/api/images/{image}/labels/",
+        multipart={
+            "kind": "mask",
+            "mask": {"name": "m.png", "mimeType": "image/png", "buffer": png_bytes(mask)},
+        },
+        headers={"X-CSRFToken": csrf},
+    )
+    assert answer.status == 201, answer.text()
+
+
+def test_the_agreement_page_ranks_images_and_annotators(login):
+    admin = login("admin")
+    image = _new_image(admin)
+    _save_mask(admin, image, 20)
+    _save_mask(login("engineer"), image, 50)  # overlaps half: IoU 30/90 = 1/3
+    admin.goto("/projects/")
+    admin.click("text=Crack")
+    admin.click("text=Annotator agreement")
+    admin.wait_for_selector("#agreement[data-ready]")
+    assert int(admin.text_content("#ag-images")) >= 1
+    link = admin.locator(f"#ag-images-list a[href='/images/{image}/label/']")
+    assert "0.333" in link.text_content()
+    people = admin.text_content("#ag-annotators")
+    assert "admin" in people and "engineer" in people
+    assert admin.locator("#ag-histogram rect").count() == 10

@@ -17,6 +17,9 @@ REQUIRED = [
     "memory.serving_rss_mb_1_model",
     "memory.serving_rss_mb_6_models",
     "object.ensemble_ms",
+    "object.fused_ms",
+    "memory.serving_rss_mb_fused",
+    "editor.frame_ms_p95",
     "annotation.save_ms_256x1248",
     "annotation.save_ms_4096",
     "training.cpu_fp32_step_s",
@@ -37,7 +40,7 @@ def test_the_quick_benchmark_measures_every_figure_and_writes_json(tmp_path):
         assert isinstance(figures[key], float), key
         assert key in out.getvalue()
     for key in REQUIRED:
-        if key.endswith(("_ms", "_s", "_rps", "_mb_1_model", "_mb_6_models")):
+        if key.endswith(("_ms", "_s", "_rps", "_mb_1_model", "_mb_6_models", "_fused")):
             assert figures[key] > 0, key
     assert figures["inference.engine_runtime"] in runtime.PREFERENCE
     assert figures["inference.speedup_vs_torch"] == pytest.approx(
@@ -47,6 +50,8 @@ def test_the_quick_benchmark_measures_every_figure_and_writes_json(tmp_path):
     # Six models cost more than one: the probe really loads them.
     assert figures["memory.serving_rss_mb_6_models"] > figures["memory.serving_rss_mb_1_model"]
     assert figures["memory.serving_imports_torch"] is False
+    # One fused network run per object stands for the six defect models.
+    assert figures["object.fused_network_runs_per_object"] == 1.0
     assert figures["live.frames_per_client_s"] > 0 and figures["live.clients"] == 10
     assert figures["machine"]["cores"] >= 1 and figures["machine"]["runtimes"]
 

@@ -64,6 +64,12 @@ def test_a_training_job_runs_on_a_real_worker_and_its_progress_streams_live(
         assert "job.progress" in kinds
         assert events[-1]["payload"]["status"] == "succeeded"
         assert job.worker and job.attempts == 1
+        # The accuracy gate ran (in a spawned child: the worker itself never loads OpenVINO,
+        # whose thread pools made the fork-pool child die with SIGSEGV at shutdown).
+        assert "serving runtime" in job.log
+        worker.stop()
+        log = worker.log_path.read_text(errors="replace")
+        assert "exited with signal" not in log and "SIGSEGV" not in log, log[-3000:]
     finally:
         worker.stop()
         web.stop()

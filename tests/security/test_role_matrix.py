@@ -20,11 +20,11 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from annotation.models import PreLabel
+from annotation.models import ImportJob, PreLabel
 from annotation.services import add_image, save_label
 from defect_platform.core.models import Webhook
 from defect_platform.core.storage import save_bytes
-from inspection.models import InspectionRecord, RecordMask, RecordView, Station
+from inspection.models import InspectionRecord, RecordMask, RecordView, Replay, Station
 from tests.conftest import make_image, png_bytes
 from training.models import ModelVersion, TrainingJob
 
@@ -43,7 +43,8 @@ ANY_USER = {"outsider", *ROLES}  # any signed-in user (lists are filtered, check
 PUBLIC = {"anonymous", "outsider", *ROLES}
 
 # (method, URL name, object kind the URL names, who may, what a member who may not gets).
-# Object kinds: project, image, label (a version), label-row, job, model, station, record, none.
+# Object kinds: project, image, label (a version), label-row, job, model, station, record,
+# import-job, none.
 ROWS = [
     ("GET", "home", "none", ANY_USER, None),
     ("GET", "login", "none", PUBLIC, None),
@@ -51,12 +52,16 @@ ROWS = [
     ("GET", "projects", "none", ANY_USER, None),
     ("GET", "project", "project", MEMBERS, 404),
     ("GET", "compare-models", "project-compare", MEMBERS, 404),
+    ("GET", "project-import", "project", ENGINEERS, 403),
+    ("GET", "project-agreement", "project", MEMBERS, 404),
     ("GET", "label-image", "image", LABELLERS, 403),
     ("GET", "job", "job", MEMBERS, 404),
     ("GET", "live", "none", ANY_USER, None),
     ("GET", "station-live", "station", INSPECTORS, 404),
+    ("GET", "station-setup", "station", INSPECTORS, 404),
     ("GET", "placement", "none", ANY_USER, None),
     ("GET", "audit", "none", ANY_USER, None),
+    ("GET", "audit-report", "none", ANY_USER, None),
     ("GET", "healthz", "none", PUBLIC, None),
     ("GET", "readyz", "none", PUBLIC, None),
     ("GET", "metrics", "none", PUBLIC, None),
@@ -67,6 +72,8 @@ ROWS = [
     ("GET", "api-project-images", "project", MEMBERS, 404),
     ("POST", "api-project-images", "project", ENGINEERS, 403),  # adding data is importing
     ("POST", "api-project-import", "project", ENGINEERS, 403),
+    ("GET", "api-project-import", "project", ENGINEERS, 403),
+    ("GET", "api-import", "import-job", ENGINEERS, 403),
     ("GET", "api-project-export", "project", ENGINEERS, 403),
     ("GET", "api-image", "image", MEMBERS, 404),
     ("GET", "api-project-agreement", "project", MEMBERS, 404),
@@ -104,6 +111,11 @@ ROWS = [
     ("GET", "api-model", "model", MEMBERS, 404),
     ("GET", "api-model-predict", "model-image", MEMBERS, 404),
     ("POST", "api-model-promote", "model", ENGINEERS, 403),
+    ("POST", "api-model-shadow", "model", ENGINEERS, 403),
+    ("GET", "api-model-replays", "model", MEMBERS, 404),
+    ("POST", "api-model-replays", "model", ENGINEERS, 403),
+    ("GET", "api-replay", "replay", MEMBERS, 404),
+    ("GET", "api-project-challenger", "project", INSPECTORS, 403),
     ("POST", "api-inspect", "inspect", INSPECTORS, 403),
     ("GET", "api-stations", "none", ANY_USER, None),
     ("GET", "api-placement", "none", ANY_USER, None),
@@ -113,6 +125,38 @@ ROWS = [
     (
         "POST",
         "api-camera-reference",
+        "station-camera",
+        ENGINEERS,
+        {"inspector": 403, "supervisor": 403, "default": 404},
+    ),
+    # Fused models span the station's projects: training one, or choosing one, needs the
+    # engineer or owner role in every one of them.
+    ("GET", "api-station-fused-models", "station", INSPECTORS, 404),
+    (
+        "POST",
+        "api-station-fused-models",
+        "station",
+        ENGINEERS,
+        {"inspector": 403, "supervisor": 403, "default": 404},
+    ),
+    (
+        "POST",
+        "api-station-fused-select",
+        "station",
+        ENGINEERS,
+        {"inspector": 403, "supervisor": 403, "default": 404},
+    ),
+    ("GET", "api-station-cameras", "station", INSPECTORS, 404),
+    (
+        "PUT",
+        "api-station-cameras",
+        "station",
+        ENGINEERS,
+        {"inspector": 403, "supervisor": 403, "default": 404},
+    ),
+    (
+        "POST",
+        "api-camera-probe",
         "station-camera",
         ENGINEERS,
         {"inspector": 403, "supervisor": 403, "default": 404},
@@ -132,6 +176,20 @@ ROWS = [
     ),
     ("GET", "api-review-queue", "none", ANY_USER, None),
     ("GET", "api-project-audit", "project", INSPECTORS, 403),
+    ("GET", "api-project-audit-trends", "project", INSPECTORS, 403),
+    ("GET", "api-project-audit-disagreements", "project", INSPECTORS, 403),
+    # Sending images to labeling grows the training data: supervisors (who settle what the
+    # line saw) and those who may import data; inspectors only judge.
+    (
+        "POST",
+        "api-project-audit-send-to-labeling",
+        "project",
+        {"supervisor", "engineer", "owner"},
+        403,
+    ),
+    ("GET", "api-project-audit-reports", "project", INSPECTORS, 403),
+    ("GET", "api-project-diagnosis", "project", INSPECTORS, 403),
+    ("GET", "api-project-prevalence", "project", INSPECTORS, 403),
     ("GET", "project-list", "none", ANY_USER, None),
     # Like CVAT and Label Studio: anyone signed in may start a project and becomes its owner.
     ("POST", "project-list", "none", ANY_USER, None),
@@ -248,7 +306,9 @@ def _objects(project, model, owner, image=None, label=None):
     webhook = Webhook.objects.create(
         project=project, url="http://127.0.0.1:9/hook", secret="s" * 32
     )
+    replay = Replay.objects.create(model_version=model, report={"objects": 0})
     return {
+        "replay": replay,
         "webhook": webhook,
         "record-view": view,
         "project": project,
@@ -260,6 +320,9 @@ def _objects(project, model, owner, image=None, label=None):
         "record": record,
         "record-mask": mask,
         "membership": project.memberships.order_by("pk").first(),
+        "import-job": ImportJob.objects.create(
+            project=project, created_by=owner, status="succeeded"
+        ),
     }
 
 
@@ -284,7 +347,9 @@ def _url(name: str, kind: str, o: dict) -> str:
         "record-mask": {"pk": o["record"].pk, "mask_pk": o["record-mask"].pk},
         "record-view": {"pk": o["record"].pk, "view_pk": o["record-view"].pk},
         "webhook": {"pk": o["webhook"].pk},
+        "replay": {"pk": o["replay"].pk},
         "membership": {"project_pk": o["project"].pk, "pk": o["membership"].pk},
+        "import-job": {"pk": o["import-job"].pk},
     }
     url = reverse(name, kwargs=by_kind[kind])
     if kind in ("model-pair", "project-compare"):
@@ -292,7 +357,7 @@ def _url(name: str, kind: str, o: dict) -> str:
     return url
 
 
-_PK_NAMES = {"project", "compare-models", "project-detail"}
+_PK_NAMES = {"project", "compare-models", "project-detail", "project-agreement", "project-import"}
 
 
 def _request(client: Client, method: str, url: str, kind: str, o: dict):

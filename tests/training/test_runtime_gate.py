@@ -153,3 +153,11 @@ def test_a_trained_version_records_its_gate_and_serves_each_runtime_close_to_fp3
         assert got.shape == reference.shape
         assert float(np.abs(got - reference).mean()) <= mean_limit, name
         assert float(np.abs(got - reference).max()) <= max_limit, name
+
+
+def test_a_call_in_a_child_process_returns_its_result_or_its_error():
+    from training.ml.runtime_gate import in_child
+
+    assert in_child(sorted, [3, 1, 2], reverse=True) == [3, 2, 1]
+    with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+        in_child(divmod, 1, 0)

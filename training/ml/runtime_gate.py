@@ -207,3 +207,86 @@ def prepare(
         skipped,
     )
     return report, int8
+
+
+def prepare_in_child(*args, **kwargs) -> tuple[GateReport, tuple[bytes, bytes] | None]:
+    """`prepare` in a freshly spawned process (see in_child)."""
+    return in_child(prepare, *args, **kwargs)
+
+
+def in_child(fn, *args, **kwargs):
+    """`fn(*args, **kwargs)` in a fresh Python process (training.ml.child).
+
+    OpenVINO's and NNCF's thread pools do not survive a fork and crash the process that loaded
+    them at exit; a Celery fork-pool worker that ran the gate itself died with SIGSEGV on
+    shutdown. A plain subprocess, not multiprocessing: Celery's pool processes are daemonic,
+    and daemonic processes may not start multiprocessing children."""
+    import pickle
+    import subprocess
+    import sys
+
+    with tempfile.TemporaryDirectory(prefix="gate-") as folder:
+        request, answer = Path(folder) / "in.pickle", Path(folder) / "out.pickle"
+        request.write_bytes(pickle.dumps((fn, args, kwargs), protocol=pickle.HIGHEST_PROTOCOL))
+        done = subprocess.run(
+            [sys.executable, "-m", "training.ml.child", str(request), str(answer)],
+            capture_output=True,
+            text=True,
+            cwd=Path(__file__).resolve().parents[2],  # where the `training` package is
+        )
+        if done.returncode != 0 or not answer.exists():
+            raise RuntimeError(
+                "the quantization and accuracy-gate process failed (exit "
+                f"{done.returncode}): {done.stderr[-1500:]}"
+            )
+        return pickle.loads(answer.read_bytes())
+
+
+class ChannelRunner:
+    """A multi-channel runner seen as the single-channel runner of output channel k."""
+
+    def __init__(self, runner, k: int):
+        self.runner, self.k = runner, k
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return self.runner(x)[:, self.k : self.k + 1]
+
+
+def gate_channels(
+    onnx: bytes,
+    per_channel: list[tuple[list[np.ndarray], list[np.ndarray], DecisionRule, float]],
+    size: tuple[int, int],
+    policy: str,
+    threads: int = 1,
+) -> dict:
+    """The accuracy gate for a fused model: bf16 must pass on every channel (its images,
+    masks, rule and pixel threshold) to serve; int8 is not made for fused models (NNCF
+    calibrates one output). Returns {"chosen": runtime, "channels": [report dict, ...]}."""
+    here = runtime.available()
+    reduced = [name for name in runtime.PREFERENCE if name == runtime.OV_BF16 and name in here]
+    skipped = {runtime.OV_INT8: "not made for fused models"}
+    if runtime.OV_BF16 not in here:
+        skipped[runtime.OV_BF16] = "not available on this machine"
+    runners = {name: runtime.open_runner(name, onnx, None, threads) for name in reduced}
+    reference = runtime.open_runner(runtime.ORT_FP32, onnx, threads=threads)
+    reports = []
+    for k, (images, masks, rule, pixel_threshold) in enumerate(per_channel):
+        reports.append(
+            check(
+                {name: ChannelRunner(run, k) for name, run in runners.items()},
+                ChannelRunner(reference, k),
+                images,
+                masks,
+                size,
+                policy,
+                rule,
+                pixel_threshold,
+                skipped,
+            )
+        )
+    passed_everywhere = set(reduced)
+    for report in reports:
+        passed_everywhere &= report.passed
+    fallback = runtime.OV_FP32 if runtime.OV_FP32 in here else runtime.ORT_FP32
+    chosen = next(iter(passed_everywhere), fallback)
+    return {"chosen": chosen, "channels": [r.to_dict() for r in reports]}

@@ -115,7 +115,8 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _training_pair(sample: Sample, config: TrainConfig, transform, rng):
+def training_pair(sample: Sample, config: TrainConfig, transform, rng):
+    """One augmented (normalised 3xHxW input, 1xHxW target) at the input size."""
     size = tuple(config.input_size)
     image, mask = sample.image, sample.mask
     if is_large(image.shape[:2], size):
@@ -233,7 +234,7 @@ def train(
         started, losses = time.perf_counter(), []
         for step in range(steps):
             idx = order[step * config.batch_size : (step + 1) * config.batch_size]
-            pairs = [_training_pair(train_set[i], config, transform, rng) for i in idx]
+            pairs = [training_pair(train_set[i], config, transform, rng) for i in idx]
             x = torch.from_numpy(np.stack([p[0] for p in pairs])).to(device)
             x = x.contiguous(memory_format=torch.channels_last)
             y = torch.from_numpy(np.stack([p[1] for p in pairs])).to(device)

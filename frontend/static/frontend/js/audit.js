@@ -1,7 +1,8 @@
 // Audit page: the review queue with one-click decisions, and per defect type the model
-// against the inspectors' consensus.
+// against the inspectors' consensus, the diagnosis, prevalence, trends and disagreements.
 import { api } from "./api.js";
 import { toast } from "./toast.js";
+import { pct, renderDiagnosis, renderGallery, renderPrevalence, renderTrends, sendToLabeling } from "./audit_figures.js";
 
 const root = document.getElementById("audit");
 const body = document.querySelector("#queue tbody");
@@ -55,34 +56,93 @@ async function loadQueue() {
   }
 }
 
-function pct(x) { return x === null || x === undefined ? "–" : `${(100 * x).toFixed(1)} %`; }
+const filter = document.getElementById("audit-filter");
 
-async function loadFigures() {
-  for (const box of document.querySelectorAll(".audit-project")) {
-    const r = await api(`/api/projects/${box.dataset.project}/audit/`);
-    const m = r.model_vs_inspectors;
-    const facts = {
-      "Objects judged": r.objects_judged,
-      "Model precision": pct(m.precision),
-      "Model recall": pct(m.recall),
-      "Kappa, model vs inspectors": m.kappa === null ? "–" : m.kappa.toFixed(2),
-      "Inspectors agree": r.inspectors.pairs.length
-        ? pct(r.inspectors.pairs.reduce((s, p) => s + p.agreement, 0) / r.inspectors.pairs.length)
-        : "–",
-      "Unsure": pct(r.unsure_share),
-      "Defects on the line": pct(r.line_prevalence),
-    };
-    const list = box.querySelector("dl");
-    list.replaceChildren();
-    for (const [k, v] of Object.entries(facts)) {
-      const dt = document.createElement("dt"); dt.textContent = k;
-      const dd = document.createElement("dd"); dd.textContent = String(v);
-      list.append(dt, dd);
-    }
+function scope() {
+  const params = new URLSearchParams();
+  for (const [k, v] of new FormData(filter)) if (v) params.set(k, v);
+  return params;
+}
+
+function reportLinks() {
+  for (const by of ["shift", "lot"]) {
+    const params = scope();
+    params.set("by", by);
+    document.getElementById(`report-${by}`).href = `/audit/report/?${params}`;
   }
 }
 
+async function loadStations() {
+  const data = await api("/api/stations/");
+  const select = filter.elements.station;
+  for (const s of data.results) select.append(new Option(s.name, s.id));
+}
+
+function facts(box, r) {
+  const m = r.model_vs_inspectors;
+  const a = r.ambiguity;
+  const shown = {
+    "Objects judged": r.objects_judged,
+    "Model precision": pct(m.precision),
+    "Model recall": pct(m.recall),
+    "Kappa, model vs inspectors": m.kappa === null ? "–" : m.kappa.toFixed(2),
+    "Inspectors agree": r.inspectors.pairs.length
+      ? pct(r.inspectors.pairs.reduce((s, p) => s + p.agreement, 0) / r.inspectors.pairs.length)
+      : "–",
+    "Unsure decisions": pct(a.unsure_decision_share),
+    "Unsure objects": pct(r.unsure_share),
+    "Recall, unsure as defect / as none": `${pct(a.unsure_as_present.recall)} / ${pct(a.unsure_as_absent.recall)}`,
+    "Defects among judged objects": pct(r.line_prevalence),
+  };
+  const list = box.querySelector("dl");
+  list.replaceChildren();
+  for (const [k, v] of Object.entries(shown)) {
+    const dt = document.createElement("dt"); dt.textContent = k;
+    const dd = document.createElement("dd"); dd.textContent = String(v);
+    list.append(dt, dd);
+  }
+}
+
+async function loadProject(box, query) {
+  const base = `/api/projects/${box.dataset.project}`;
+  const [report, diagnosis, prevalence, trends, gallery] = await Promise.all([
+    api(`${base}/audit/?${query}`),
+    api(`${base}/diagnosis/?${query}`),
+    api(`${base}/prevalence/?${query}`),
+    api(`${base}/audit/trends/?${query}`),
+    api(`${base}/audit/disagreements/?${query}`),
+  ]);
+  facts(box, report);
+  renderDiagnosis(box, diagnosis);
+  renderPrevalence(box, prevalence);
+  renderTrends(box, trends);
+  renderGallery(box, gallery);
+  box.dataset.loaded = "1";
+}
+
+async function loadFigures() {
+  const query = scope().toString();
+  const error = document.getElementById("filter-error");
+  error.hidden = true;
+  reportLinks();
+  try {
+    await Promise.all([...document.querySelectorAll(".audit-project")].map((box) => loadProject(box, query)));
+  } catch (e) {
+    error.textContent = e.message;
+    error.hidden = false;
+  }
+}
+
+filter.addEventListener("submit", (event) => {
+  event.preventDefault();
+  loadFigures();
+});
+for (const box of document.querySelectorAll(".audit-project")) {
+  box.querySelector(".send-to-labeling").addEventListener("click", async () => {
+    if (await sendToLabeling(box)) await loadFigures();
+  });
+}
 blind.addEventListener("change", () => loadQueue().catch((e) => toast(e.message, "error")));
-Promise.all([loadQueue(), loadFigures()])
+Promise.all([loadQueue(), loadStations().then(loadFigures)])
   .catch((error) => toast(error.message, "error"))
   .finally(() => { root.dataset.ready = "1"; });

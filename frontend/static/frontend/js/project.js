@@ -68,6 +68,40 @@ for (const button of document.querySelectorAll(".promote")) {
   });
 }
 
+// Champion and challenger: shadow a candidate on the live line, or replay it over stored captures.
+for (const button of document.querySelectorAll(".shadow")) {
+  button.addEventListener("click", async () => {
+    try {
+      await api(`/api/models/${button.dataset.model}/shadow/`, { method: "POST", body: { shadow: button.dataset.shadow !== "1" } });
+      location.reload();
+    } catch (err) { toast(err.message, "error"); }
+  });
+}
+
+function showReplay(run) {
+  const out = document.getElementById("challenger");
+  const r = run.report;
+  if (run.status === "succeeded") {
+    const agreement = r.agreement === null ? "–" : `${(100 * r.agreement).toFixed(1)}%`;
+    out.textContent = `Replay of model ${run.model_version}: ${r.objects} objects, agreement with production ${agreement}, ` +
+      `${r.candidate_only_ng} NG only by the candidate, ${r.production_only_ng} only by production. ${r.advice}.`;
+  } else if (run.status === "failed") out.textContent = `Replay failed: ${run.error}`;
+  else out.textContent = `Replay ${run.status}…`;
+  return run.status === "succeeded" || run.status === "failed";
+}
+
+for (const button of document.querySelectorAll(".replay")) {
+  button.addEventListener("click", async () => {
+    try {
+      let run = await api(`/api/models/${button.dataset.model}/replays/`, { method: "POST", body: { limit: 500 } });
+      while (!showReplay(run)) {
+        await new Promise((resolve) => setTimeout(resolve, 1500));
+        run = await api(`/api/replays/${run.id}/`);
+      }
+    } catch (err) { toast(err.message, "error"); }
+  });
+}
+
 const compareLink = document.getElementById("compare-link");
 for (const box of document.querySelectorAll(".compare-pick")) {
   box.addEventListener("change", () => {

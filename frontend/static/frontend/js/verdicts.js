@@ -26,6 +26,7 @@ export class VerdictBoard {
     this.tick(v);
     this.rates(message, v.verdict);
     this.masks(v);
+    this.quality(v);
     $("verdicts").dataset.count = String(this.objects);
   }
 
@@ -90,6 +91,18 @@ export class VerdictBoard {
       }
       ctx.putImageData(px, 0, 0);
       canvas.hidden = false;
+    }
+  }
+
+  quality(v) {
+    for (const [name, cam] of this.byName) {
+      const q = v.quality?.[name];
+      const out = cam.fig.querySelector(".cam-quality");
+      if (!q || !out) continue;
+      const issues = v.quality_issues?.[name];
+      out.textContent = `sharpness ${Math.round(q.sharpness)} · brightness ${Math.round(q.brightness)} · clipped ${(100 * q.clipped).toFixed(1)}%`;
+      out.classList.toggle("badge-not_inspectable", Boolean(issues?.length));
+      if (issues?.length) out.title = issues.join("; ");
     }
   }
 

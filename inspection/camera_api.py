@@ -1,0 +1,53 @@
+"""Station camera setup (engineers and owners): replace the camera list, probe a camera to see
+the settings it accepted and the frame it delivers (rules in camera_setup.py)."""
+
+from django.core.exceptions import PermissionDenied
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from defect_platform.core.access import can
+from inspection import camera_setup, live
+from inspection.access import get_station_for_user
+
+
+class CamerasSerializer(serializers.Serializer):
+    cameras = serializers.ListField(child=serializers.DictField(), min_length=1, max_length=16)
+
+
+def _setup_station(request, pk):
+    station = get_station_for_user(request.user, pk)
+    if not any(can(request.user, p, "train") for p in station.projects.all()):
+        raise PermissionDenied("Setting up cameras needs an engineer or owner role.")
+    return station
+
+
+class StationCamerasView(APIView):
+    """GET: the station's cameras. PUT: replace them (`{"cameras": [{"name", "kind",
+    "source", "settings"}, ...]}`); a camera keeps its golden reference when its name stays.
+    A running station picks the new cameras up when it next starts."""
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request, pk):
+        station = get_station_for_user(request.user, pk)
+        return Response({"cameras": station.cameras, "kinds": camera_setup.KINDS})
+
+    @extend_schema(request=CamerasSerializer, responses={200: OpenApiTypes.OBJECT})
+    def put(self, request, pk):
+        station = _setup_station(request, pk)
+        form = CamerasSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        cameras = camera_setup.save_cameras(station, form.validated_data["cameras"])
+        return Response({"cameras": cameras, "frame_size": list(live.FRAME_SIZE)})
+
+
+class CameraProbeView(APIView):
+    """Open one camera now with its settings: per setting what was asked, what the device
+    reports back and whether it took; the frame size and image quality."""
+
+    @extend_schema(request=None, responses={200: OpenApiTypes.OBJECT})
+    def post(self, request, pk, camera):
+        station = _setup_station(request, pk)
+        return Response(camera_setup.probe(station, camera))

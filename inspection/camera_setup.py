@@ -1,0 +1,113 @@
+"""Setting up a station's cameras: validating their configuration before it is saved, and
+probing one camera (open it, apply its settings, read a frame) to show what it accepted.
+
+Video files and image folders are read from CAMERA_FILES_ROOT only: a camera's source is
+typed by an engineer in a browser and must not open arbitrary paths on the server.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from rest_framework.exceptions import ValidationError
+
+from inspection import quality
+from inspection.cameras import CameraError, camera_from_config
+from inspection.cameras.factory import KINDS
+from inspection.cameras.opencv import PROPERTIES
+
+PROBE_TIMEOUT_S = 15.0
+_probe_pool = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="probe")
+
+
+def _check_one(config, index: int, count: int) -> dict:
+    if not isinstance(config, dict):
+        raise ValidationError({"cameras": f"camera {index + 1}: give an object, not {config!r}"})
+    name = str(config.get("name") or "").strip()
+    if not name or len(name) > 60:
+        raise ValidationError({"cameras": f"camera {index + 1}: a name of 1-60 characters"})
+    kind = config.get("kind", "synthetic")
+    if kind not in KINDS:
+        raise ValidationError({"cameras": f"{name}: kind must be one of {', '.join(KINDS)}"})
+    wanted = config.get("settings") or {}
+    unknown = set(wanted) - set(PROPERTIES)
+    if unknown:
+        raise ValidationError(
+            {"cameras": f"{name}: unknown settings {sorted(unknown)}; use {sorted(PROPERTIES)}"}
+        )
+    clean = {"name": name, "kind": kind}
+    if kind != "synthetic":
+        clean["source"] = config.get("source")
+    if kind in ("video", "folder"):
+        root = Path(settings.CAMERA_FILES_ROOT).resolve()
+        path = (root / str(clean["source"] or "")).resolve()
+        if root not in path.parents and path != root:
+            raise ValidationError({"cameras": f"{name}: a {kind} source is a path inside {root}"})
+        clean["source"] = str(path)
+    if wanted:
+        clean["settings"] = wanted
+    for key in ("reference", "limits"):  # kept from the camera's earlier configuration
+        if key in config:
+            clean[key] = config[key]
+    try:
+        camera_from_config(clean, index, count)
+    except CameraError as exc:
+        raise ValidationError({"cameras": str(exc)}) from None
+    return clean
+
+
+def save_cameras(station, configs: list) -> list[dict]:
+    """Replace the station's cameras; each keeps its golden reference when its name stays."""
+    if not isinstance(configs, list) or not 1 <= len(configs) <= 16:
+        raise ValidationError({"cameras": "Give a list of 1 to 16 cameras."})
+    names = [str((c or {}).get("name", "")) if isinstance(c, dict) else "" for c in configs]
+    if len(set(names)) != len(names):
+        raise ValidationError({"cameras": "Camera names must differ."})
+    with transaction.atomic():
+        locked = type(station).objects.select_for_update().get(pk=station.pk)
+        before = {c.get("name"): c for c in locked.cameras}
+        merged = [
+            {k: v for k, v in before.get(c.get("name"), {}).items() if k in ("reference", "limits")}
+            | c
+            for c in configs
+        ]
+        cleaned = [_check_one(c, i, len(merged)) for i, c in enumerate(merged)]
+        locked.cameras = cleaned
+        locked.save(update_fields=["cameras"])
+    return cleaned
+
+
+def _probe(config: dict, index: int, count: int) -> dict:
+    camera = camera_from_config(config, index, count)
+    try:
+        camera.open()
+        frame = camera.read()
+        height, width = frame.image.shape[:2]
+        return {
+            "opened": True,
+            "settings": camera.settings_report(),
+            "frame": {"width": width, "height": height},
+            "quality": quality.measure(frame.image),
+        }
+    except CameraError as exc:
+        return {"opened": False, "error": str(exc), "settings": camera.settings_report()}
+    finally:
+        camera.close()
+
+
+def probe(station, name: str) -> dict:
+    """Open `name` once with its settings and report what it delivered and accepted. A camera
+    that hangs (a dead stream) answers as not opened after PROBE_TIMEOUT_S."""
+    index = next((i for i, c in enumerate(station.cameras) if c.get("name") == name), None)
+    if index is None:
+        raise ValidationError({"camera": f"The station has no camera {name!r}."})
+    config = station.cameras[index]
+    future = _probe_pool.submit(_probe, config, index, len(station.cameras))
+    try:
+        found = future.result(timeout=PROBE_TIMEOUT_S)
+    except concurrent.futures.TimeoutError:
+        found = {"opened": False, "error": f"no answer within {PROBE_TIMEOUT_S:.0f} s"}
+    return {"camera": name, "kind": config.get("kind", "synthetic")} | found

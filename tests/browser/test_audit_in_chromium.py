@@ -1,0 +1,164 @@
+"""The audit dashboard in Chromium: objects inspected and judged through the API, then the
+page draws its figures, chart and disagreement gallery, and prints a report.
+
+Inspected objects need a model: the test trains a small one for the demo's Crack project
+when no other test did yet. Sending to labeling is answered by a stub here, so the demo
+projects keep their image counts for the other browser tests; the endpoint itself is tested
+in tests/inspection/test_audit_reports.py.
+"""
+
+import json
+import os
+import time
+
+import pytest
+
+from tests.conftest import make_image, png_bytes
+
+pytestmark = pytest.mark.browser
+
+
+def _csrf(page) -> str:
+    return next(c["value"] for c in page.context.cookies() if c["name"] == "csrftoken")
+
+
+def _crack(page) -> int:
+    projects = page.request.get("/api/projects/").json()["results"]
+    return next(p["id"] for p in projects if p["name"] == "Crack")
+
+
+def _ensure_model(page, project: int) -> None:
+    if page.request.get(f"/api/projects/{project}/models/").json()["results"]:
+        return
+    started = page.request.post(
+        f"/api/projects/{project}/jobs/",
+        data=json.dumps({"epochs": 1}),
+        headers={"X-CSRFToken": _csrf(page), "Content-Type": "application/json"},
+    )
+    assert started.status == 201, started.text()
+    job = started.json()["id"]
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        body = page.request.get(f"/api/jobs/{job}/").json()
+        if body["status"] in ("succeeded", "failed", "cancelled"):
+            assert body["status"] == "succeeded", body.get("error")
+            return
+        time.sleep(2)
+    pytest.fail("training did not finish in 240 s")
+
+
+def _inspect(page, project: int, seed: int) -> dict:
+    pixels = make_image(seed, (128, 608))
+    pixels[0, 0] = list(os.urandom(3))
+    answer = page.request.post(
+        "/api/inspect/",
+        multipart={
+            "project": str(project),
+            "serial": f"audit-{seed}",
+            "lot": "L-audit",
+            "images": {"name": "v.png", "mimeType": "image/png", "buffer": png_bytes(pixels)},
+        },
+        headers={"X-CSRFToken": _csrf(page)},
+    )
+    assert answer.status == 200, answer.text()
+    return answer.json()
+
+
+def _decide(page, record: int, project: int, value: str) -> None:
+    answer = page.request.post(
+        f"/api/records/{record}/decisions/",
+        data=json.dumps({"decisions": {str(project): value}}),
+        headers={"X-CSRFToken": _csrf(page), "Content-Type": "application/json"},
+    )
+    assert answer.status == 201, answer.text()
+
+
+def test_the_audit_dashboard_explains_empty_figures_and_bad_ranges(login):
+    """The demo's Spot has no model, so nothing on the line is judged for it."""
+    admin = login("admin")
+    projects = admin.request.get("/api/projects/").json()["results"]
+    spot = next(p["id"] for p in projects if p["name"] == "Spot")
+    admin.goto("/audit/")
+    admin.wait_for_selector("#audit[data-ready]")
+    box = f'.audit-project[data-project="{spot}"]'
+    admin.wait_for_selector(f"{box}[data-loaded]")
+    assert admin.text_content(f"{box} dd") == "0"
+    assert admin.get_attribute(f"{box} .diagnosis", "data-outcome") == "insufficient_data"
+    assert "missing" in admin.text_content(f"{box} .diagnosis")
+    assert "No trained model" in admin.text_content(f"{box} .prevalence-message")
+    assert "no data yet" in admin.text_content(f"{box} .trend-chart")
+    assert admin.locator(f"{box} .gallery-empty").is_visible()
+    admin.fill("#audit-filter input[name=since]", "2024-03-02")
+    admin.fill("#audit-filter input[name=until]", "2024-03-01")
+    admin.click("#audit-filter button[type=submit]")
+    admin.wait_for_selector("#filter-error:not([hidden])")
+    assert "range is empty" in admin.text_content("#filter-error")
+    admin.goto("/audit/report/?by=shift")
+    assert "No inspected objects" in admin.text_content("#audit-report")
+
+
+def test_the_audit_dashboard_draws_its_figures_and_gallery(login):
+    admin = login("admin")
+    project = _crack(admin)
+    _ensure_model(admin, project)
+    objects = [_inspect(admin, project, seed) for seed in (301, 302, 303)]
+    said = [
+        "present" if any(d["project"] == project for d in o["defects"]) else "absent"
+        for o in objects
+    ]
+    other = {"present": "absent", "absent": "present"}
+    # Object 0: both inspectors contradict the model (a disagreement); the others agree.
+    wanted = [other[said[0]], said[1], said[2]]
+    for account in ("inspector", "supervisor"):
+        judge = login(account)
+        for o, value in zip(objects, wanted, strict=True):
+            _decide(judge, o["id"], project, value)
+
+    admin.goto("/audit/")
+    admin.wait_for_selector("#audit[data-ready]")
+    box = f'.audit-project[data-project="{project}"]'
+    admin.wait_for_selector(f"{box}[data-loaded]")
+    assert int(admin.text_content(f"{box} dd")) >= 3  # objects judged
+    assert admin.locator(f"{box} .trend-chart polyline").count() >= 1
+    assert admin.get_attribute(f"{box} .diagnosis", "data-outcome")
+    assert admin.locator(f"{box} .prevalence-table tbody tr").count() == 5
+    assert admin.locator(f"{box} .diagnosis-table tbody tr").count() == 5
+
+    item = admin.locator(f'{box} .disagreements li[data-record="{objects[0]["id"]}"]')
+    assert item.count() == 1
+    image = item.locator("img").first
+    image.wait_for()
+    admin.wait_for_function(
+        "img => img.complete && img.naturalWidth > 0", arg=image.element_handle()
+    )
+
+    posted = []
+
+    def stub(route):
+        posted.append(route.request.post_data_json)
+        route.fulfill(
+            status=200,
+            content_type="application/json",
+            body=json.dumps(
+                {
+                    "added": [{"record": objects[0]["id"], "camera": "view1", "image": 1}],
+                    "already_in_project": [],
+                    "skipped": [],
+                    "unknown_records": [],
+                    "message": "1 image(s) added to the labeling queue.",
+                }
+            ),
+        )
+
+    admin.route("**/audit/send-to-labeling/", stub)
+    admin.click(f"{box} .send-to-labeling")
+    admin.wait_for_function(
+        f"document.querySelector('{box} .send-result').textContent.includes('labeling queue')"
+    )
+    assert objects[0]["id"] in posted[0]["records"]
+
+    admin.goto("/audit/report/?by=lot")
+    assert admin.locator("td", has_text="L-audit").count() >= 1
+    admin.emulate_media(media="print")
+    assert not admin.locator(".topbar").is_visible()
+    assert not admin.locator(".audit-filter").is_visible()
