@@ -98,6 +98,13 @@ class ImageFileView(APIView):
         return FileResponse(image.file.open("rb"))
 
 
+def conflict(detail: str, current: LabelVersion | None) -> Response:
+    """409 with the label's current version, so the client can merge or reload."""
+    body = {"detail": detail, "code": "conflict", "errors": {}}
+    body["current_version"] = LabelVersionSerializer(current).data if current else None
+    return Response(body, status=status.HTTP_409_CONFLICT)
+
+
 class ImageLabelsView(APIView):
     """List the labels of an image, or save a new version of your own label.
 
@@ -132,15 +139,8 @@ class ImageLabelsView(APIView):
         except ImageRejected as exc:
             raise ValidationError({"mask": str(exc)}) from None
         except services.StaleVersion as stale:
-            current = LabelVersionSerializer(stale.current).data if stale.current else None
-            return Response(
-                {
-                    "detail": "This label was changed since you loaded it; reload or merge.",
-                    "code": "conflict",
-                    "errors": {},
-                    "current_version": current,
-                },
-                status=status.HTTP_409_CONFLICT,
+            return conflict(
+                "This label was changed since you loaded it; reload or merge.", stale.current
             )
         return Response(LabelVersionSerializer(version).data, status=status.HTTP_201_CREATED)
 

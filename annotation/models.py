@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.db import models
 
-from defect_platform.core.models import Project
+from defect_platform.core.models import Project, RunStatus
 
 
 class Image(models.Model):
@@ -155,11 +155,7 @@ class ImportJob(models.Model):
     the per-item report. Progress commits with each item, so a killed worker's successor
     resumes at the first item not yet imported (see import_jobs.py)."""
 
-    class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        SUCCEEDED = "succeeded", "Succeeded"
-        FAILED = "failed", "Failed"
+    Status = RunStatus
 
     ACTIVE = (Status.QUEUED, Status.RUNNING)
 

@@ -12,11 +12,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotation import queue, review
+from annotation.api import conflict
 from annotation.models import Image, Label, PreLabel
 from annotation.serializers import (
     ImageSerializer,
     LabelSerializer,
-    LabelVersionSerializer,
     PreLabelSerializer,
     ReviewActionSerializer,
     ReviewEventSerializer,
@@ -36,15 +36,8 @@ def _label(request, pk, capability) -> Label:
 
 
 def _stale(stale: review.StaleReview) -> Response:
-    current = LabelVersionSerializer(stale.current).data if stale.current else None
-    return Response(
-        {
-            "detail": "The label changed since you opened it; look at the current version.",
-            "code": "conflict",
-            "errors": {},
-            "current_version": current,
-        },
-        status=status.HTTP_409_CONFLICT,
+    return conflict(
+        "The label changed since you opened it; look at the current version.", stale.current
     )
 
 

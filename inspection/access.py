@@ -7,8 +7,6 @@ A user sees a station or record if they may inspect in at least one of its proje
 from __future__ import annotations
 
 from django.http import Http404
-from django.utils.dateparse import parse_datetime
-from rest_framework.exceptions import ValidationError
 
 from defect_platform.core.access import projects_for_user
 from inspection.models import InspectionRecord, Station
@@ -52,18 +50,3 @@ def get_station_for_user(user, pk) -> Station:
 
 def get_record_for_user(user, pk) -> InspectionRecord:
     return _get(records_for_user(user), pk)
-
-
-def records_in_range(user, params):
-    """The user's records narrowed by the query parameters `station`, `since` and `until`
-    (ISO 8601; since inclusive, until exclusive)."""
-    records = records_for_user(user)
-    if params.get("station"):
-        records = records.filter(station=get_station_for_user(user, params["station"]))
-    for key, lookup in (("since", "captured_at__gte"), ("until", "captured_at__lt")):
-        if params.get(key):
-            moment = parse_datetime(params[key])
-            if moment is None:
-                raise ValidationError({key: "Use an ISO 8601 date and time."})
-            records = records.filter(**{lookup: moment})
-    return records

@@ -1,5 +1,4 @@
 from django.http import FileResponse, Http404
-from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
@@ -10,7 +9,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from defect_platform.core.access import can, get_project_for_user
-from inspection import audit, placement, services, triggering, verdicts
+from inspection import audit, audit_api, placement, services, triggering, verdicts
 from inspection.access import (
     get_record_for_user,
     get_station_for_user,
@@ -271,24 +270,7 @@ class ProjectAuditView(APIView):
     precision, recall, kappa), inspectors against each other (pairwise and Fleiss' kappa),
     the share of unsure objects and the defect prevalence seen on the line."""
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("station", int, required=False),
-            OpenApiParameter("since", OpenApiTypes.DATETIME, required=False),
-            OpenApiParameter("until", OpenApiTypes.DATETIME, required=False),
-        ],
-        responses={200: OpenApiTypes.OBJECT},
-    )
+    @extend_schema(parameters=audit_api.SCOPE, responses={200: OpenApiTypes.OBJECT})
     def get(self, request, project_pk):
-        project = get_project_for_user(request.user, project_pk, "inspect")
-        records = records_for_user(request.user)
-        params = request.query_params
-        if params.get("station"):
-            records = records.filter(station=get_station_for_user(request.user, params["station"]))
-        for key, lookup in (("since", "captured_at__gte"), ("until", "captured_at__lt")):
-            if params.get(key):
-                moment = parse_datetime(params[key])
-                if moment is None:
-                    raise ValidationError({key: "Use an ISO 8601 date and time."})
-                records = records.filter(**{lookup: moment})
+        project, records = audit_api.audit_scope(request, project_pk)
         return Response(audit.report(project, records))

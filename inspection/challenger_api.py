@@ -3,14 +3,13 @@ captures, and compare either with production and the inspectors (rules in challe
 
 from django.db import transaction
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from defect_platform.core.access import get_project_for_user, get_scoped
-from inspection import challenger
-from inspection.access import records_in_range
+from defect_platform.core.access import get_scoped
+from inspection import audit_api, challenger
 from inspection.models import Replay
 from training import services as training_services
 from training.models import ModelVersion
@@ -88,15 +87,7 @@ class ProjectChallengerView(APIView):
     """The shadow candidates' recorded verdicts against production and the inspectors, over
     a station and time range (`station`, `since`, `until`), with a recommendation."""
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("station", int, required=False),
-            OpenApiParameter("since", OpenApiTypes.DATETIME, required=False),
-            OpenApiParameter("until", OpenApiTypes.DATETIME, required=False),
-        ],
-        responses={200: OpenApiTypes.OBJECT},
-    )
+    @extend_schema(parameters=audit_api.SCOPE, responses={200: OpenApiTypes.OBJECT})
     def get(self, request, project_pk):
-        project = get_project_for_user(request.user, project_pk, "inspect")
-        records = records_in_range(request.user, request.query_params)
+        project, records = audit_api.audit_scope(request, project_pk)
         return Response(challenger.shadow_report(project, records))

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
-from defect_platform.core.models import Project
+from defect_platform.core.models import Project, RunStatus
 
 
 def default_cameras() -> list[dict]:
@@ -151,11 +151,7 @@ class Replay(models.Model):
     """A candidate model run over stored captures of its project, compared with what
     production said at the time and with the inspectors' decisions where there are some."""
 
-    class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        SUCCEEDED = "succeeded", "Succeeded"
-        FAILED = "failed", "Failed"
+    Status = RunStatus
 
     model_version = models.ForeignKey(
         "training.ModelVersion", on_delete=models.CASCADE, related_name="replays"

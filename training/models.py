@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.db import models
 
-from defect_platform.core.models import Project
+from defect_platform.core.models import Project, RunStatus
 
 
 class DatasetSnapshot(models.Model):
@@ -151,11 +151,7 @@ class FusedModel(models.Model):
     """One network for several defect projects: output channel k is `channels[k]`'s project,
     each channel with its own decision rule (training.ml.fused)."""
 
-    class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        SUCCEEDED = "succeeded", "Succeeded"
-        FAILED = "failed", "Failed"
+    Status = RunStatus
 
     name = models.CharField(max_length=120)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)

@@ -5,6 +5,15 @@ from django.db import models
 from defect_platform.core.roles import Role
 
 
+class RunStatus(models.TextChoices):
+    """Where a background run stands: imports, replays, fused models."""
+
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
 class Project(models.Model):
     """One defect type with its own binary dataset, models and thresholds."""
 
