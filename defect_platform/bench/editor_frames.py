@@ -109,10 +109,10 @@ def measure(size: tuple[int, int] = (4096, 4096), seconds: float = 4.0, log=prin
         raise RuntimeError("the editor drew no frames while painting: see the browser console")
     log(f"   {len(work)} frames painted on {label}")
     return {
-        "editor.frame_ms_p50": percentile(work, 50),
-        "editor.frame_ms_p95": percentile(work, 95),
-        "editor.frame_interval_ms_p50": percentile(intervals, 50),
-        "editor.frame_interval_ms_p95": percentile(intervals, 95),
+        "editor.frame_ms_p50": float(percentile(work, 50)),
+        "editor.frame_ms_p95": float(percentile(work, 95)),
+        "editor.frame_interval_ms_p50": float(percentile(intervals, 50)),
+        "editor.frame_interval_ms_p95": float(percentile(intervals, 95)),
         "editor.frames": len(work),
         "editor.image": label,
         **figures,

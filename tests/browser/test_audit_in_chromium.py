@@ -127,7 +127,9 @@ def test_the_audit_dashboard_draws_its_figures_and_gallery(login):
     item = admin.locator(f'{box} .disagreements li[data-record="{objects[0]["id"]}"]')
     assert item.count() == 1
     image = item.locator("img").first
-    image.wait_for()
+    # Gallery images load lazily: bring this one on screen before asking whether it loaded.
+    image.wait_for(state="attached")
+    image.scroll_into_view_if_needed()
     admin.wait_for_function(
         "img => img.complete && img.naturalWidth > 0", arg=image.element_handle()
     )

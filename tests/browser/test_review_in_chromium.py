@@ -34,6 +34,8 @@ def _paint(page):
     page.mouse.down()
     page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] * 0.5, steps=8)
     page.mouse.up()
+    # Painting lands on animation frames: wait for the edit, then for its autosave.
+    page.wait_for_function("document.getElementById('save-state').textContent !== 'saved'")
     page.wait_for_function(SAVED, timeout=15_000)
 
 

@@ -36,7 +36,11 @@ ws.onmessage = (message) => {
   document.getElementById("job-progress").value = p.progress ?? 0;
   document.getElementById("job-status").innerHTML = `<span class="badge badge-${p.status}">${p.status}</span>`;
   if (p.history?.length) { history = p.history; drawLoss(); }
-  if (data.kind === "job.updated" && ["succeeded", "failed", "cancelled"].includes(p.status)) {
+  // Reload once to show the final figures, and only when this page was rendered before the
+  // end: the stream can still deliver the final event to a page that already shows it.
+  const final = ["succeeded", "failed", "cancelled"];
+  if (data.kind === "job.updated" && final.includes(p.status) && !final.includes(root.dataset.status)) {
+    root.dataset.status = p.status;
     setTimeout(() => location.reload(), 800);
   }
 };

@@ -44,23 +44,39 @@ function mine(label) {
   const box = el("div", { className: "review-mine" }, el("p", {}, "Your label: ", stateBadge(label)), comment(label));
   if (["in_progress", "rejected"].includes(label.state)) {
     const submit = el("button", { className: "btn btn-primary", id: "submit-review", type: "button", textContent: "Submit for review" });
-    submit.addEventListener("click", () => act(`/api/labels/${label.id}/submit/`, { version: label.current_version.id }, "Submitted for review."));
+    submit.addEventListener("click", async () => {
+      // Submit what the editor holds now: wait for its autosave, then name the newest version
+      // (a slow stroke can autosave twice, and the panel may have drawn the first).
+      if (document.getElementById("save-state").textContent !== "saved") {
+        toast("Saving your last edits; submit again in a moment.");
+        return;
+      }
+      const fresh = (await api(`/api/images/${imageId}/labels/`)).find((l) => l.annotator === me);
+      await act(`/api/labels/${label.id}/submit/`, { version: fresh.current_version.id }, "Submitted for review.");
+    });
     box.append(submit);
   }
   return box;
 }
+
+const drafts = new Map();
 
 function reviewable(label) {
   const row = el("div", { className: "review-row" },
     el("p", {}, `${label.annotator} (v${label.current_version.number}, ${label.current_version.kind}) `, stateBadge(label)),
     comment(label));
   if (!canReview) return row;
-  const text = el("textarea", { className: "review-text", rows: 2, placeholder: "Comment (required to reject)" });
+  // The panel redraws after every save; a comment being typed must survive that.
+  const text = el("textarea", { className: "review-text", rows: 2, placeholder: "Comment (required to reject)", value: drafts.get(label.id) || "" });
+  text.addEventListener("input", () => drafts.set(label.id, text.value));
   const accept = el("button", { className: "btn", type: "button", textContent: "Accept" });
   const reject = el("button", { className: "btn btn-quiet", type: "button", textContent: "Reject" });
   const body = (action) => ({ action, version: label.current_version.id, comment: text.value });
   accept.addEventListener("click", () => act(`/api/labels/${label.id}/review/`, body("accept"), "Accepted."));
-  reject.addEventListener("click", () => act(`/api/labels/${label.id}/review/`, body("reject"), "Rejected; the annotator sees your comment."));
+  reject.addEventListener("click", async () => {
+    await act(`/api/labels/${label.id}/review/`, body("reject"), "Rejected; the annotator sees your comment.");
+    drafts.delete(label.id);
+  });
   row.dataset.label = label.id;
   row.append(text, el("div", { className: "inline" }, accept, reject));
   return row;
