@@ -13,7 +13,6 @@ import logging
 import os
 import tempfile
 import time
-import uuid
 import zipfile
 from datetime import datetime, timedelta
 from pathlib import Path, PurePosixPath
@@ -28,7 +27,7 @@ from annotation.formats.archive import ArchiveRejected, open_archive
 from annotation.importing import MASK_MODES, ImportReport, collect, import_items
 from annotation.models import Image, ImportJob, LabelVersion
 from defect_platform.core.events import notify
-from defect_platform.core.storage import delete_quietly, unique_name
+from defect_platform.core.storage import delete_quietly, save_stream, unique_name
 
 log = logging.getLogger(__name__)
 Status = ImportJob.Status
@@ -89,7 +88,7 @@ def start(project, user, upload: BinaryIO, file_name: str, mask_mode: str, categ
         raise ValueError(f"mask mode must be one of {MASK_MODES}")
     open_archive(upload, settings.MAX_IMPORT_BYTES).close()
     upload.seek(0)
-    name = _save_stream(unique_name(f"imports/{project.pk}", ".zip"), upload)
+    name = save_stream(unique_name(f"imports/{project.pk}", ".zip"), upload)
     try:
         job = ImportJob.objects.create(
             project=project,
@@ -111,26 +110,6 @@ def _enqueue(job_id: int) -> None:
     from annotation.tasks import run_import
 
     run_import.delay(job_id)
-
-
-def _save_stream(name: str, fh: BinaryIO) -> str:
-    """Like storage.save_bytes, without holding a large upload in memory."""
-    if not isinstance(default_storage, FileSystemStorage):
-        return default_storage.save(name, fh)
-    path = default_storage.path(name)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = f"{path}.{uuid.uuid4().hex}.part"
-    try:
-        with open(tmp, "xb") as out:
-            while chunk := fh.read(1 << 20):
-                out.write(chunk)
-            out.flush()
-            os.fsync(out.fileno())
-        os.link(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return name
 
 
 def run(job_id: int) -> float:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import uuid
 
-from django.core.files.base import ContentFile
+from django.core.files.base import File
 from django.core.files.storage import FileSystemStorage, default_storage
 
 
@@ -16,16 +17,23 @@ def unique_name(folder: str, suffix: str) -> str:
 
 def save_bytes(name: str, data: bytes) -> str:
     """Write `data` under `name` (relative to MEDIA_ROOT) and return the stored name."""
+    return save_stream(name, io.BytesIO(data))
+
+
+def save_stream(name: str, fh) -> str:
+    """Write the file object `fh` under `name` durably, in 1 MiB chunks (a large upload is
+    never held in memory), and return the stored name."""
     if not isinstance(default_storage, FileSystemStorage):
-        return default_storage.save(name, ContentFile(data))
+        return default_storage.save(name, File(fh))
     path = default_storage.path(name)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     tmp = f"{path}.{uuid.uuid4().hex}.part"
     try:
-        with open(tmp, "xb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
+        with open(tmp, "xb") as out:
+            while chunk := fh.read(1 << 20):
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
         # link() fails if the name exists, so nothing is ever overwritten.
         os.link(tmp, path)
     finally:
