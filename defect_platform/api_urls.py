@@ -7,7 +7,7 @@ from annotation import review_api
 from defect_platform.core import api as core_api
 from defect_platform.core import webhooks_api
 from inspection import api as inspection_api
-from inspection import audit_api, camera_api, challenger_api, fused_api
+from inspection import audit_api, camera_api, challenger_api, fused_api, station_api
 from training import api as training_api
 
 router = DefaultRouter()
@@ -179,6 +179,16 @@ urlpatterns = [
     path("stations/", inspection_api.StationListView.as_view(), name="api-stations"),
     path("placement/", inspection_api.PlacementView.as_view(), name="api-placement"),
     path("stations/<int:pk>/", inspection_api.StationDetailView.as_view(), name="api-station"),
+    path(
+        "stations/<int:pk>/start/",
+        station_api.StationStateView.as_view(active=True),
+        name="api-station-start",
+    ),
+    path(
+        "stations/<int:pk>/stop/",
+        station_api.StationStateView.as_view(active=False),
+        name="api-station-stop",
+    ),
     path(
         "stations/<int:pk>/trigger/",
         inspection_api.StationTriggerView.as_view(),

@@ -75,6 +75,7 @@ def station_live(request, pk):
         "station": station,
         # Fused models span every project of the station: managing them needs all of them.
         "can_train_all": bool(projects) and all(can(request.user, p, "train") for p in projects),
+        "can_operate": any(can(request.user, p, "operate") for p in projects),
     }
     return render(request, "frontend/station_live.html", context)
 

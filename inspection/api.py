@@ -9,7 +9,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from defect_platform.core.access import can, get_project_for_user
-from inspection import audit, audit_api, placement, services, triggering, verdicts
+from inspection import audit, audit_api, placement, services, station_state, triggering, verdicts
 from inspection.access import (
     get_record_for_user,
     get_station_for_user,
@@ -68,11 +68,12 @@ class InspectView(APIView):
                 request.user, projects, station, uploads, args["serial"], args["lot"], key
             )
         except registry.NoModel as exc:
-            return Response(
-                {"detail": str(exc), "code": "no_model", "errors": {}},
-                status=status.HTTP_409_CONFLICT,
-            )
+            return _conflict(str(exc), "no_model")
         return Response(verdicts.visible_to(record.result, visible_project_ids(request.user)))
+
+
+def _conflict(detail: str, code: str) -> Response:
+    return Response({"detail": detail, "code": code, "errors": {}}, status=status.HTTP_409_CONFLICT)
 
 
 class StationListView(generics.ListAPIView):
@@ -191,10 +192,9 @@ class StationTriggerView(APIView):
                 request.user, station, projects, args["serial"], args["lot"], key
             )
         except registry.NoModel as exc:
-            return Response(
-                {"detail": str(exc), "code": "no_model", "errors": {}},
-                status=status.HTTP_409_CONFLICT,
-            )
+            return _conflict(str(exc), "no_model")
+        except station_state.StationStopped as exc:
+            return _conflict(str(exc), "station_stopped")
         return Response(verdicts.visible_to(record.result, visible_project_ids(request.user)))
 
 

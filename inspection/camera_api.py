@@ -27,7 +27,7 @@ def _setup_station(request, pk):
 class StationCamerasView(APIView):
     """GET: the station's cameras. PUT: replace them (`{"cameras": [{"name", "kind",
     "source", "settings"}, ...]}`); a camera keeps its golden reference when its name stays.
-    A running station picks the new cameras up when it next starts."""
+    A running station switches to the new cameras within about a second."""
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request, pk):

@@ -38,7 +38,8 @@ class StationLiveConsumer(AsyncWebsocketConsumer):
         super().__init__(*args, **kwargs)
         self.pending: dict[int, dict] = {}
         self.last_frame = time.monotonic()
-        self.online: bool | None = None
+        # None until the first frame, then True, False (no frames: offline) or "stopped".
+        self.online: bool | str | None = None
         self.watchdog: asyncio.Task | None = None
 
     async def connect(self):
@@ -58,17 +59,32 @@ class StationLiveConsumer(AsyncWebsocketConsumer):
         await self.membership.join()
         if settings.STATIONS_IN_WEB:
             live.watch(self.station)
+        if not self.station.active:
+            self.online = "stopped"
+            await self._say("stopped")
         self.watchdog = asyncio.get_running_loop().create_task(self._watch_station())
 
     async def _watch_station(self):
         while True:
             await asyncio.sleep(0.5)
             if (
-                self.online is not False
+                self.online not in (False, "stopped")
                 and time.monotonic() - self.last_frame > self.OFFLINE_AFTER_S
             ):
                 self.online = False
-                await self.send(text_data=json.dumps({"type": "station", "status": "offline"}))
+                await self._say("offline")
+
+    async def _say(self, status: str) -> None:
+        await self.send(text_data=json.dumps({"type": "station", "status": status}))
+
+    async def station_state(self, message):
+        """The runner closed the cameras on purpose (stopped) or opened them (running)."""
+        if message["state"] == "stopped" and self.online != "stopped":
+            self.online = "stopped"
+            await self._say("stopped")
+        elif message["state"] == "running" and self.online == "stopped":
+            self.online = None  # online again with the next frame
+            self.last_frame = time.monotonic()
 
     async def disconnect(self, code):
         if self.station is None:
@@ -98,7 +114,7 @@ class StationLiveConsumer(AsyncWebsocketConsumer):
         self.last_frame = time.monotonic()
         if self.online is not True:
             self.online = True
-            await self.send(text_data=json.dumps({"type": "station", "status": "online"}))
+            await self._say("online")
         if self.flow and self.in_flight >= self.window:
             if message["index"] in self.pending:
                 self.dropped += 1

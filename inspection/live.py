@@ -14,10 +14,13 @@ import logging
 import struct
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
+from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
+from django.db import DatabaseError
 
 from inspection.camera_events import CameraWatch
 from inspection.capture import Capture, View
@@ -30,6 +33,7 @@ _render_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="camera")
 # One judging thread per process: inference runtimes bring their own thread pools.
 _judge_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="judge")
 JUDGE_RETRY_S = 5.0
+CONTROL_EVERY_S = 1.0
 
 
 def station_group(station_id: int) -> str:
@@ -57,11 +61,47 @@ def _take(capture: Capture) -> list[tuple[View, bytes]]:
     return [(v, _encode(v.image) if v.image is not None else b"") for v in capture.take()]
 
 
-class StationRunner:
-    def __init__(self, station_id: int, cameras: list[dict], fps: float, judge: bool = True):
+@dataclass(frozen=True)
+class Wanted:
+    """What the station's row asks of its runner right now."""
+
+    active: bool
+    cameras: list[dict]
+    fps: float
+
+
+class StationControl:
+    """Reads the station's row at most once per CONTROL_EVERY_S: start/stop and camera edits
+    reach a running runner within about a second, in this process or in `run_station`."""
+
+    def __init__(self, station_id: int):
         self.station_id = station_id
-        self.configs = cameras
-        self.period = 1.0 / max(0.1, min(fps, 30.0))
+        self.read_at = -CONTROL_EVERY_S
+        self.wanted: Wanted | None = None
+
+    async def read(self) -> Wanted | None:
+        if time.monotonic() - self.read_at >= CONTROL_EVERY_S:
+            try:
+                self.wanted = await database_sync_to_async(self._load)()
+                self.read_at = time.monotonic()
+            except DatabaseError as exc:
+                # A database blip keeps the line as it is; the next read tries again.
+                log.warning("station %s: cannot read its settings: %s", self.station_id, exc)
+                if self.wanted is None:
+                    raise
+        return self.wanted
+
+    def _load(self) -> Wanted | None:
+        from inspection.models import Station
+
+        row = Station.objects.filter(pk=self.station_id).values("active", "cameras", "fps").first()
+        return Wanted(**row) if row else None
+
+
+class StationRunner:
+    def __init__(self, station_id: int, judge: bool = True):
+        self.station_id = station_id
+        self.period = 1.0
         self.layer = get_channel_layer()
         self.judging = judge
         # The newest capture not yet judged; the judge replaces, never queues.
@@ -70,16 +110,38 @@ class StationRunner:
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
-        capture = await loop.run_in_executor(
-            _render_pool, Capture, self.configs, self.station_id, FRAME_SIZE
-        )
+        capture, opened_with = None, None
         seq = 0
         lost_since = None
         next_at = time.monotonic()
         judge = loop.create_task(self._judge_forever()) if self.judging else None
         cameras = CameraWatch(self.station_id)
+        control = StationControl(self.station_id)
         try:
             while True:
+                wanted = await control.read()
+                if wanted is None:
+                    return  # the station was deleted
+                if not wanted.active:
+                    if capture is not None:
+                        await loop.run_in_executor(_render_pool, capture.close)
+                        capture, opened_with = None, None
+                        log.info("station %s: stopped", self.station_id)
+                    self.latest = None
+                    await self._publish_state("stopped")
+                    await asyncio.sleep(CONTROL_EVERY_S)
+                    next_at = time.monotonic()
+                    continue
+                if capture is None or opened_with != wanted.cameras:
+                    # Started, or the cameras were edited: open what the station holds now.
+                    if capture is not None:
+                        await loop.run_in_executor(_render_pool, capture.close)
+                    capture = await loop.run_in_executor(
+                        _render_pool, Capture, wanted.cameras, self.station_id, FRAME_SIZE
+                    )
+                    opened_with = wanted.cameras
+                    await self._publish_state("running")
+                self.period = 1.0 / max(0.1, min(wanted.fps, 30.0))
                 seq += 1
                 views = await loop.run_in_executor(_render_pool, _take, capture)
                 self.latest = (seq, [view for view, _ in views])
@@ -104,7 +166,15 @@ class StationRunner:
         finally:
             if judge:
                 judge.cancel()
-            capture.close()
+            if capture is not None:
+                capture.close()
+
+    async def _publish_state(self, state: str) -> None:
+        # Pages learn that the station was stopped on purpose, not that it went offline.
+        with contextlib.suppress(Exception):  # the frame loop reports a layer that is down
+            await self.layer.group_send(
+                station_group(self.station_id), {"type": "station.state", "state": state}
+            )
 
     async def _judge_forever(self) -> None:
         from inspection.live_judging import LiveJudge
@@ -114,6 +184,8 @@ class StationRunner:
         while True:
             await self.fresh.wait()
             self.fresh.clear()
+            if self.latest is None:
+                continue  # stopped since
             seq, views = self.latest
             try:
                 message = await loop.run_in_executor(_judge_pool, judge.judge, seq, views)
@@ -162,7 +234,7 @@ def watch(station) -> None:
     """A client started watching: make sure this process runs the station."""
     entry = _running.get(station.pk)
     if entry is None or entry.task.done():
-        runner = StationRunner(station.pk, station.cameras, station.fps)
+        runner = StationRunner(station.pk)
         task = asyncio.get_running_loop().create_task(runner.run(), name=f"station-{station.pk}")
         entry = _running[station.pk] = _Running(task)
     if entry.stop_handle:
@@ -189,6 +261,6 @@ def _stop(station_id: int) -> None:
 
 
 async def run_forever(station) -> None:
-    runner = StationRunner(station.pk, station.cameras, station.fps)
+    runner = StationRunner(station.pk)
     with contextlib.suppress(asyncio.CancelledError):
         await runner.run()

@@ -45,6 +45,15 @@ class Station(models.Model):
     ng_alert_factor = models.FloatField(
         default=3.0, help_text="NG-rate alert: above k times the day's NG rate"
     )
+    active = models.BooleanField(
+        default=True,
+        help_text="the station captures and judges; stopped: its cameras are closed and "
+        "triggers are refused",
+    )
+    state_changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    state_changed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -105,6 +105,8 @@ class StationSerializer(serializers.ModelSerializer):
             "keep_ok_images",
             "ng_alert_window",
             "ng_alert_factor",
+            "active",
+            "state_changed_at",
             "created_at",
         ]
         read_only_fields = fields

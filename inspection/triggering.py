@@ -10,7 +10,7 @@ import threading
 import time
 from datetime import UTC, datetime
 
-from inspection import live, services
+from inspection import live, services, station_state
 from inspection.capture import Capture
 
 _captures: dict[int, tuple[str, Capture]] = {}
@@ -35,6 +35,7 @@ def trigger(user, station, projects, serial="", lot="", idempotency_key=""):
     earlier = services.earlier_record(user, idempotency_key)
     if earlier:
         return earlier
+    station_state.require_active(station)
     started = time.perf_counter()
     views = _capture_for(station).take()
     return judge_capture(user, station, projects, views, started, serial, lot, idempotency_key)

@@ -26,6 +26,8 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "train": frozenset({Role.ENGINEER, Role.OWNER}),
     "inspect": frozenset({Role.INSPECTOR, Role.SUPERVISOR, Role.ENGINEER, Role.OWNER}),
     "manage": frozenset({Role.OWNER}),
+    # Starting and stopping a station's capture: whoever runs the line or set it up.
+    "operate": frozenset({Role.SUPERVISOR, Role.ENGINEER, Role.OWNER}),
     # Audit: inspectors and supervisors judge inspected objects; supervisors settle ties.
     "decide": frozenset({Role.INSPECTOR, Role.SUPERVISOR}),
     "adjudicate": frozenset({Role.SUPERVISOR}),

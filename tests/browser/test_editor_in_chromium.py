@@ -78,7 +78,9 @@ def _stored(page, image: int) -> tuple[dict, np.ndarray | None]:
 
 def _overlay_alpha(page, x: int, y: int) -> int:
     return page.evaluate(
-        """([x, y]) => {
+        """async ([x, y]) => {
+          // Edits are drawn on the next animation frame: read after it has run.
+          await new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)));
           const tile = [...document.querySelectorAll('#mask canvas')].find((c) => {
             const [dx, dy] = [x - c.dataset.x, y - c.dataset.y];
             return dx >= 0 && dy >= 0 && dx < c.width && dy < c.height;

@@ -39,6 +39,7 @@ ENGINEERS = {"engineer", "owner"}
 REVIEWERS = {"reviewer", "owner"}
 INSPECTORS = {"inspector", "supervisor", "engineer", "owner"}
 OWNERS = {"owner"}
+OPERATORS = {"supervisor", "engineer", "owner"}
 ANY_USER = {"outsider", *ROLES}  # any signed-in user (lists are filtered, checked below)
 PUBLIC = {"anonymous", "outsider", *ROLES}
 
@@ -121,6 +122,9 @@ ROWS = [
     ("GET", "api-placement", "none", ANY_USER, None),
     ("GET", "api-station", "station", INSPECTORS, 404),
     ("POST", "api-station-trigger", "station", INSPECTORS, 404),
+    # Inspectors see the station but running the line is for supervisors, engineers, owners.
+    ("POST", "api-station-stop", "station", OPERATORS, {"inspector": 403, "default": 404}),
+    ("POST", "api-station-start", "station", OPERATORS, {"inspector": 403, "default": 404}),
     # Members who cannot see the station get 404; inspectors see it but may not set it up.
     (
         "POST",

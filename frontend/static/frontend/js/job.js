@@ -33,13 +33,15 @@ ws.onmessage = (message) => {
   const data = JSON.parse(message.data);
   if (data.type !== "event" || data.payload.job !== jobId) return;
   const p = data.payload;
-  document.getElementById("job-progress").value = p.progress ?? 0;
+  // The stream replays recent events: one older than what the page shows changes nothing.
+  const final = ["succeeded", "failed", "cancelled"];
+  const bar = document.getElementById("job-progress");
+  if (final.includes(root.dataset.status) || (p.progress ?? 0) < bar.value) return;
+  bar.value = p.progress ?? 0;
   document.getElementById("job-status").innerHTML = `<span class="badge badge-${p.status}">${p.status}</span>`;
   if (p.history?.length) { history = p.history; drawLoss(); }
-  // Reload once to show the final figures, and only when this page was rendered before the
-  // end: the stream can still deliver the final event to a page that already shows it.
-  const final = ["succeeded", "failed", "cancelled"];
-  if (data.kind === "job.updated" && final.includes(p.status) && !final.includes(root.dataset.status)) {
+  // Reload once to show the final figures.
+  if (data.kind === "job.updated" && final.includes(p.status)) {
     root.dataset.status = p.status;
     setTimeout(() => location.reload(), 800);
   }

@@ -1,7 +1,8 @@
 // Live station view: binary frames (4-byte header length, JSON header, JPEG) per camera.
 // Each frame is acknowledged once shown, so the server sends the newest frames instead of
 // queueing a backlog when this browser falls behind (latest frame wins).
-import { socketUrl } from "./api.js";
+import { api, socketUrl } from "./api.js";
+import { toast } from "./toast.js";
 import { VerdictBoard } from "./verdicts.js";
 
 const root = document.getElementById("live");
@@ -31,6 +32,19 @@ function rate(times, now) {
   return times.length / 2;
 }
 
+// A frame from a camera this page does not show: either the station's cameras were edited
+// while it ran (lay the page out again) or it is a last frame of the old set (ignore it).
+let checking = false;
+async function relayoutIfEdited() {
+  if (checking) return;
+  checking = true;
+  try {
+    const station = await api(`/api/stations/${stationId}/`);
+    if (station.cameras.map((c) => c.name).join(",") !== root.dataset.cameras) location.reload();
+  } catch { /* the next foreign frame asks again */ }
+  setTimeout(() => { checking = false; }, 2000);
+}
+
 let socket = null;
 function ack() {
   if (socket && socket.readyState === WebSocket.OPEN) socket.send('{"ack":1}');
@@ -42,11 +56,15 @@ function onFrame(buffer) {
   const header = JSON.parse(new TextDecoder().decode(new Uint8Array(buffer, 4, length)));
   const jpeg = new Blob([new Uint8Array(buffer, 4 + length)], { type: "image/jpeg" });
   const cam = cameras.get(header.index);
+  if (cam?.img.dataset.camera !== header.camera) {
+    relayoutIfEdited();
+    ack();
+    return;
+  }
   const now = performance.now();
   total += 1;
   arrivals.push(now);
   counter.textContent = String(total);
-  if (!cam) { ack(); return; }
   cam.fig.classList.toggle("offline", header.status === "offline");
   board.offline(header.camera, header.status === "offline");
   cam.state.textContent = header.status === "offline" ? `offline: ${header.error || "no frames"}` : "";
@@ -81,9 +99,11 @@ function connect() {
     if (status.type === "verdict") { board.show(status); return; }
     if (status.type === "station") {
       const online = status.status === "online";
-      board.alert("station", !online, "Station offline: no frames from its worker");
-      conn.textContent = online ? "live" : "station offline";
+      const stopped = status.status === "stopped";
+      board.alert("station", !online && !stopped, "Station offline: no frames from its worker");
+      conn.textContent = online ? "live" : stopped ? "stopped" : "station offline";
       conn.className = `badge ${online ? "badge-live" : "badge-offline"}`;
+      showActive(!stopped);
     }
   };
   ws.onclose = (e) => {
@@ -92,5 +112,22 @@ function connect() {
     if (e.code < 4000) setTimeout(connect, (delay = Math.min(delay * 2, 10000)));
   };
 }
+const toggle = document.getElementById("station-toggle");
+function showActive(active) {
+  if (!toggle) return;
+  toggle.dataset.active = active ? "1" : "0";
+  toggle.textContent = active ? "Stop station" : "Start station";
+}
+toggle?.addEventListener("click", async () => {
+  const action = toggle.dataset.active === "1" ? "stop" : "start";
+  toggle.disabled = true;
+  try {
+    const state = await api(`/api/stations/${stationId}/${action}/`, { method: "POST" });
+    showActive(state.active);
+    toast(state.active ? "Station started" : "Station stopped: cameras closed, triggers refused");
+  } catch (err) { toast(err.message, "error"); }
+  finally { toggle.disabled = false; }
+});
+
 connect();
 root.dataset.ready = "1";
