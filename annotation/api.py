@@ -34,6 +34,7 @@ from training.models import DatasetSnapshot
 class ProjectImagesView(generics.ListAPIView):
     """List a project's images, or upload image files (multipart field `files`, repeatable)."""
 
+    queryset = Image.objects.none()  # for the schema; get_queryset scopes it
     serializer_class = ImageSerializer
     parser_classes = [MultiPartParser, FormParser]
     ordering_fields = ["id", "created_at"]
@@ -74,11 +75,15 @@ class ProjectImagesView(generics.ListAPIView):
             body = {
                 "detail": f"No image imported: {report.errors[0]['name']}: "
                 f"{report.errors[0]['reason']}",
-                "code": "invalid",
+                "code": "storage_full" if report.storage_full else "invalid",
                 "errors": {"files": [f"{e['name']}: {e['reason']}" for e in report.errors]},
                 **body,
             }
-            code = status.HTTP_400_BAD_REQUEST
+            code = (
+                status.HTTP_507_INSUFFICIENT_STORAGE
+                if report.storage_full
+                else status.HTTP_400_BAD_REQUEST
+            )
         else:
             code = status.HTTP_200_OK
         return Response(body, status=code)
@@ -228,6 +233,7 @@ class ProjectImportView(generics.ListAPIView):
     follow it at /api/imports/{id}/ or through `import.progress` project events). `?wait=1`
     imports within the request whatever the size. GET lists the project's import jobs."""
 
+    queryset = ImportJob.objects.none()  # for the schema; get_queryset scopes it
     serializer_class = ImportJobSerializer
     parser_classes = [MultiPartParser]
 

@@ -14,7 +14,13 @@ from PIL import Image as PILImage
 from annotation.imaging import ImageRejected, decode_image, decode_mask, encode_png
 from annotation.models import Image, Label, LabelVersion
 from defect_platform.core.events import notify
-from defect_platform.core.storage import delete_quietly, read_bytes, save_bytes, unique_name
+from defect_platform.core.storage import (
+    StorageFull,
+    delete_quietly,
+    read_bytes,
+    save_bytes,
+    unique_name,
+)
 
 
 @dataclass
@@ -22,6 +28,7 @@ class UploadReport:
     created: list[Image] = field(default_factory=list)
     duplicates: list[dict] = field(default_factory=list)
     errors: list[dict] = field(default_factory=list)
+    storage_full: bool = False
 
 
 def add_image(project, data: bytes, source_name: str, user, metadata: dict | None = None):
@@ -59,10 +66,18 @@ def upload_images(project, files, user) -> UploadReport:
     report = UploadReport()
     for upload in files:
         name = getattr(upload, "name", "upload")
+        if report.storage_full:
+            report.errors.append({"name": name, "reason": "not tried: the storage is full"})
+            continue
         try:
             image, created = add_image(project, upload.read(), name, user)
         except ImageRejected as exc:
             report.errors.append({"name": name, "reason": str(exc)})
+            continue
+        except StorageFull as exc:
+            # The files before this one are kept; the caller learns which were not.
+            report.storage_full = True
+            report.errors.append({"name": name, "reason": exc.strerror})
             continue
         if created:
             report.created.append(image)

@@ -5,7 +5,7 @@ from rest_framework.routers import DefaultRouter
 from annotation import api as annotation_api
 from annotation import review_api
 from defect_platform.core import api as core_api
-from defect_platform.core import webhooks_api
+from defect_platform.core import audit_log_api, service_tokens_api, webhooks_api
 from inspection import api as inspection_api
 from inspection import audit_api, camera_api, challenger_api, fused_api, station_api
 from training import api as training_api
@@ -174,6 +174,17 @@ urlpatterns = [
         "models/<int:pk>/promote/",
         training_api.ModelPromoteView.as_view(),
         name="api-model-promote",
+    ),
+    path("audit-log/", audit_log_api.AuditLogView.as_view(), name="api-audit-log"),
+    path(
+        "projects/<int:project_pk>/service-tokens/",
+        service_tokens_api.ProjectServiceTokensView.as_view(),
+        name="api-project-service-tokens",
+    ),
+    path(
+        "service-tokens/<int:pk>/",
+        service_tokens_api.ServiceTokenView.as_view(),
+        name="api-service-token",
     ),
     path("inspect/", inspection_api.InspectView.as_view(), name="api-inspect"),
     path("stations/", inspection_api.StationListView.as_view(), name="api-stations"),

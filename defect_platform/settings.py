@@ -78,6 +78,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "defect_platform.core.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "defect_platform.urls"
@@ -205,10 +206,14 @@ LOGOUT_REDIRECT_URL = "login"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "defect_platform.core.service_tokens.ServiceTokenAuthentication",
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "defect_platform.core.service_tokens.TokenScope",
+    ],
     "DEFAULT_PARSER_CLASSES": [
         "defect_platform.core.parsers.SafeJSONParser",
         "rest_framework.parsers.FormParser",
@@ -233,6 +238,17 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "defect_platform.core.schema_hooks.add_error_responses",
+    ],
+    # Several choice sets share a field name ("status", "verdict"): name each once.
+    "ENUM_NAME_OVERRIDES": {
+        "InspectionVerdictEnum": "inspection.models.InspectionRecord.Verdict",
+        "TrainingJobStatusEnum": "training.models.TrainingJob.Status",
+        "RunStatusEnum": "defect_platform.core.models.RunStatus",
+        "DeliveryStatusEnum": "defect_platform.core.models.WebhookDelivery.Status",
+    },
 }
 
 # --- Files --------------------------------------------------------------------------------------
@@ -254,6 +270,8 @@ MAX_IMAGE_PIXELS = env_int("MAX_IMAGE_PIXELS", 64_000_000, 1)
 MQTT_URL = env_url("MQTT_URL", ("mqtt", "mqtts", "tcp"))
 # Video files and image folders that replay cameras may read (nothing outside it).
 CAMERA_FILES_ROOT = Path(env_str("CAMERA_FILES_ROOT") or DATA_DIR / "camera-files")
+# Stream cameras may only point at these hosts or networks (CIDR); empty: anywhere.
+CAMERA_NETWORKS = env_list("CAMERA_NETWORKS")
 MQTT_TOPIC_PREFIX = env_str("MQTT_TOPIC_PREFIX", "defect-platform")
 # View images of inspected objects above this total are pruned, oldest OK first (rows stay).
 RECORD_IMAGES_MAX_MB = env_int("RECORD_IMAGES_MAX_MB", 20_480, 1)
@@ -265,6 +283,19 @@ USE_TZ = True
 
 SESSION_COOKIE_SECURE = not DEBUG and env_bool("SECURE_COOKIES", True)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# Production behind HTTPS: browsers keep to HTTPS (HSTS) and plain HTTP is redirected, except
+# the probes, which load balancers and orchestrators call on the plain port.
+# SECURE_COOKIES=0 (a plant network without TLS) turns all of it off.
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000 if SESSION_COOKIE_SECURE else 0, 0)
+# Subdomains and the browsers' preload list commit the company's whole domain to HTTPS: its
+# administrators decide that, so these are off unless set, and Django's reminders are silenced.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+SILENCED_SYSTEM_CHECKS = ["security.W005", "security.W021"]
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", SESSION_COOKIE_SECURE)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+if env_bool("BEHIND_TLS_PROXY", False):  # the proxy terminates TLS and says so in a header
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 LOGGING = {
     "version": 1,

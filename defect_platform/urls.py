@@ -28,3 +28,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("defect_platform.api_urls")),
 ]
+
+handler404 = "defect_platform.core.api_errors.not_found"
+handler500 = "defect_platform.core.api_errors.server_error"

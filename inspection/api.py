@@ -44,6 +44,7 @@ class InspectView(APIView):
     parser_classes = [MultiPartParser, FormParser]
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "inspect"
+    token_scope = "inspect"  # a service token with the inspect scope may call it
 
     @extend_schema(request=InspectRequestSerializer, responses={200: VerdictSerializer})
     def post(self, request):
@@ -178,6 +179,7 @@ class StationTriggerView(APIView):
 
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "inspect"
+    token_scope = "inspect"  # a service token with the inspect scope may call it
 
     @extend_schema(request=TriggerSerializer, responses={200: VerdictSerializer})
     def post(self, request, pk):

@@ -39,7 +39,7 @@ class StationCamerasView(APIView):
         station = _setup_station(request, pk)
         form = CamerasSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        cameras = camera_setup.save_cameras(station, form.validated_data["cameras"])
+        cameras = camera_setup.save_cameras(station, form.validated_data["cameras"], request.user)
         return Response({"cameras": cameras, "frame_size": list(live.FRAME_SIZE)})
 
 

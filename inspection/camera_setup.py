@@ -8,13 +8,18 @@ typed by an engineer in a browser and must not open arbitrary paths on the serve
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
+import ipaddress
+import socket
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import transaction
 from rest_framework.exceptions import ValidationError
 
-from inspection import quality
+from defect_platform.core import audit_log
+from inspection import quality, station_state
 from inspection.cameras import CameraError, camera_from_config
 from inspection.cameras.factory import KINDS
 from inspection.cameras.opencv import PROPERTIES
@@ -41,6 +46,8 @@ def _check_one(config, index: int, count: int) -> dict:
     clean = {"name": name, "kind": kind}
     if kind != "synthetic":
         clean["source"] = config.get("source")
+    if kind == "stream":
+        _check_network(name, str(clean["source"] or ""))
     if kind in ("video", "folder"):
         root = Path(settings.CAMERA_FILES_ROOT).resolve()
         path = (root / str(clean["source"] or "")).resolve()
@@ -59,7 +66,34 @@ def _check_one(config, index: int, count: int) -> dict:
     return clean
 
 
-def save_cameras(station, configs: list) -> list[dict]:
+def _check_network(name: str, url: str) -> None:
+    """With CAMERA_NETWORKS set, a stream's host must be one of them (a host name, or every
+    address it resolves to inside a listed network): the server then opens no URL an engineer
+    types outside the camera network."""
+    allowed = settings.CAMERA_NETWORKS
+    host = urlsplit(url).hostname
+    if not allowed or host is None:
+        return  # no list: any camera URL (the scheme is checked by the camera factory)
+    if host.lower() in {a.lower() for a in allowed}:
+        return
+    networks = []
+    for entry in allowed:
+        with contextlib.suppress(ValueError):
+            networks.append(ipaddress.ip_network(entry, strict=False))
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except OSError:
+        addresses = set()
+    inside = addresses and all(
+        any(ipaddress.ip_address(a.split("%")[0]) in n for n in networks) for a in addresses
+    )
+    if not inside:
+        raise ValidationError(
+            {"cameras": f"{name}: {host} is outside the camera networks ({', '.join(allowed)})"}
+        )
+
+
+def save_cameras(station, configs: list, user=None) -> list[dict]:
     """Replace the station's cameras; each keeps its golden reference when its name stays."""
     if not isinstance(configs, list) or not 1 <= len(configs) <= 16:
         raise ValidationError({"cameras": "Give a list of 1 to 16 cameras."})
@@ -77,6 +111,10 @@ def save_cameras(station, configs: list) -> list[dict]:
         cleaned = [_check_one(c, i, len(merged)) for i, c in enumerate(merged)]
         locked.cameras = cleaned
         locked.save(update_fields=["cameras"])
+        cameras = [c["name"] for c in cleaned]
+        station_state.record_for_projects(
+            locked, user, audit_log.Action.STATION_CAMERAS, cameras=cameras
+        )
     return cleaned
 
 

@@ -69,7 +69,7 @@ class VerdictSerializer(serializers.Serializer):
     captured_at = serializers.DateTimeField()
     serial = serializers.CharField(allow_blank=True)
     lot = serializers.CharField(allow_blank=True)
-    verdict = serializers.ChoiceField(choices=["ok", "ng", "not_inspectable"])
+    verdict = serializers.ChoiceField(choices=InspectionRecord.Verdict.choices)
     defects = VerdictDefectSerializer(many=True)
     models = VerdictModelSerializer(many=True)
     quality = serializers.DictField(child=serializers.DictField(child=serializers.FloatField()))

@@ -4,8 +4,10 @@ about once a second, closes the cameras when stopped and opens them again when s
 
 from __future__ import annotations
 
+from django.db import transaction
 from django.utils import timezone
 
+from defect_platform.core import audit_log
 from inspection.models import Station
 
 
@@ -21,8 +23,17 @@ def set_active(station: Station, user, active: bool) -> Station:
         station.active = active
         station.state_changed_by = user
         station.state_changed_at = timezone.now()
-        station.save(update_fields=["active", "state_changed_by", "state_changed_at"])
+        action = audit_log.Action.STATION_STARTED if active else audit_log.Action.STATION_STOPPED
+        with transaction.atomic():
+            station.save(update_fields=["active", "state_changed_by", "state_changed_at"])
+            record_for_projects(station, user, action)
     return station
+
+
+def record_for_projects(station: Station, user, action: str, **detail) -> None:
+    """A station spans projects: each project's owners see what was done to it."""
+    for project in station.projects.all():
+        audit_log.record(user, action, project, f"station {station.name}", **detail)
 
 
 def require_active(station: Station) -> None:

@@ -22,6 +22,7 @@ from training.serializers import (
 class ProjectJobsView(generics.ListAPIView):
     """List a project's training jobs, or start one on a snapshot of its current labels."""
 
+    queryset = TrainingJob.objects.none()  # for the schema; get_queryset scopes it
     serializer_class = TrainingJobSerializer
     filterset_fields = ["status"]
 
@@ -56,6 +57,7 @@ class JobCancelView(APIView):
 
 
 class ProjectModelsView(generics.ListAPIView):
+    queryset = ModelVersion.objects.none()  # for the schema; get_queryset scopes it
     serializer_class = ModelVersionSerializer
     filterset_fields = ["is_production"]
 
@@ -92,6 +94,7 @@ class ProjectRollbackView(APIView):
 class ProjectPromotionsView(generics.ListAPIView):
     """Who promoted which version, newest first."""
 
+    queryset = Promotion.objects.none()  # for the schema; get_queryset scopes it
     serializer_class = PromotionSerializer
 
     def get_queryset(self):

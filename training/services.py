@@ -18,7 +18,7 @@ from rest_framework.exceptions import ValidationError
 from annotation.imaging import to_rgb_array
 from annotation.models import Image, LabelVersion
 from annotation.services import training_labels, version_mask
-from defect_platform.core import webhooks
+from defect_platform.core import audit_log, webhooks
 from defect_platform.core.events import notify
 from defect_platform.core.storage import delete_quietly, read_bytes, save_bytes, unique_name
 from training import registry
@@ -441,7 +441,7 @@ def reap_stale_jobs(now=None) -> list[int]:
     return reaped
 
 
-def promote(version: ModelVersion, user) -> ModelVersion:
+def promote(version: ModelVersion, user, action=audit_log.Action.MODEL_PROMOTED) -> ModelVersion:
     with transaction.atomic():
         ModelVersion.objects.filter(project=version.project, is_production=True).update(
             is_production=False
@@ -450,6 +450,9 @@ def promote(version: ModelVersion, user) -> ModelVersion:
         version.is_shadow = False  # a promoted candidate is no longer in the shadows
         version.save(update_fields=["is_production", "is_shadow"])
         Promotion.objects.create(project=version.project, model_version=version, promoted_by=user)
+        audit_log.record(
+            user, action, version.project, f"model v{version.number}", model_version=version.pk
+        )
     notify(
         version.project_id,
         "model.promoted",
@@ -484,7 +487,7 @@ def rollback(project, user) -> ModelVersion:
     history = Promotion.objects.filter(project=project).select_related("model_version")
     for promotion in history:
         if current is None or promotion.model_version_id != current.pk:
-            return promote(promotion.model_version, user)
+            return promote(promotion.model_version, user, audit_log.Action.MODEL_ROLLED_BACK)
     raise ValidationError({"project": "There is no earlier production version to go back to."})
 
 

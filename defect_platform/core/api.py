@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from defect_platform.core import audit_log
 from defect_platform.core.access import get_project_for_user, get_scoped, projects_for_user
 from defect_platform.core.models import Membership, Project
 from defect_platform.core.roles import Role
@@ -37,7 +38,9 @@ class TokenView(APIView):
         user = authenticate(request, **data.validated_data)
         if user is None or not user.is_active:
             raise AuthenticationFailed("Wrong username or password.")
-        token, _ = Token.objects.get_or_create(user=user)
+        token, created = Token.objects.get_or_create(user=user)
+        if created:
+            audit_log.record(user, audit_log.Action.TOKEN_CREATED, target=f"token of {user}")
         return Response({"token": token.key})
 
 
@@ -66,6 +69,20 @@ class ProjectViewSet(
         with transaction.atomic():
             project = serializer.save(created_by=user)
             Membership.objects.create(user=user, project=project, role=Role.OWNER)
+
+    def perform_update(self, serializer):
+        fields = list(serializer.validated_data)
+        before = {f: getattr(serializer.instance, f) for f in fields}
+        project = serializer.save()
+        changed = audit_log.changes(before, {f: getattr(project, f) for f in fields})
+        if changed:
+            audit_log.record(
+                self.request.user,
+                audit_log.Action.PROJECT_SETTINGS,
+                project,
+                project.name,
+                changes={k: [str(a), str(b)] for k, (a, b) in changed.items()},
+            )
 
 
 class MembershipViewSet(viewsets.ModelViewSet):
@@ -101,7 +118,14 @@ class MembershipViewSet(viewsets.ModelViewSet):
         project = self._project("manage")
         try:
             with transaction.atomic():
-                serializer.save(project=project)
+                member = serializer.save(project=project)
+                audit_log.record(
+                    self.request.user,
+                    audit_log.Action.MEMBERSHIP_ADDED,
+                    project,
+                    member.user.username,
+                    role=member.role,
+                )
         except IntegrityError:
             raise serializers.ValidationError(
                 {"username": "This user already has a role in the project; change it instead."}
@@ -111,4 +135,29 @@ class MembershipViewSet(viewsets.ModelViewSet):
         remaining_owners = Membership.objects.filter(project=instance.project, role=Role.OWNER)
         if instance.role == Role.OWNER and remaining_owners.count() == 1:
             raise serializers.ValidationError({"role": "A project keeps at least one owner."})
-        instance.delete()
+        with transaction.atomic():
+            instance.delete()
+            audit_log.record(
+                self.request.user,
+                audit_log.Action.MEMBERSHIP_REMOVED,
+                instance.project,
+                instance.user.username,
+                role=instance.role,
+            )
+
+    def perform_update(self, serializer):
+        before = serializer.instance.role
+        owners = Membership.objects.filter(project=serializer.instance.project, role=Role.OWNER)
+        demoted = serializer.validated_data.get("role", before) != Role.OWNER
+        if before == Role.OWNER and demoted and owners.count() == 1:
+            raise serializers.ValidationError({"role": "A project keeps at least one owner."})
+        with transaction.atomic():
+            member = serializer.save()
+            if member.role != before:
+                audit_log.record(
+                    self.request.user,
+                    audit_log.Action.MEMBERSHIP_CHANGED,
+                    member.project,
+                    member.user.username,
+                    role=[before, member.role],
+                )

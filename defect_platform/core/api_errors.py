@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
 from django.db import DatabaseError
-from django.http import Http404
+from django.http import Http404, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, status
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from defect_platform.core.middleware import RETRY_AFTER_S
+from defect_platform.core.storage import StorageFull
 
 
 def _flatten(detail, prefix="") -> dict[str, list[str]]:
@@ -27,6 +32,17 @@ def _flatten(detail, prefix="") -> dict[str, list[str]]:
 
 
 def exception_handler(exc, context):
+    response = _error_response(exc, context)
+    request = context.get("request")
+    if response is not None and request is not None:
+        # Errors are JSON whatever was asked for (?format=csv included): the body is the one
+        # error shape every client parses.
+        request.accepted_renderer = JSONRenderer()
+        request.accepted_media_type = "application/json"
+    return response
+
+
+def _error_response(exc, context):
     if isinstance(exc, DatabaseError):
         response = Response(
             {
@@ -35,9 +51,14 @@ def exception_handler(exc, context):
                 "errors": {},
             },
             status=status.HTTP_503_SERVICE_UNAVAILABLE,
-            headers={"Retry-After": "5"},
+            headers={"Retry-After": str(RETRY_AFTER_S)},
         )
         return response
+    if isinstance(exc, StorageFull):
+        return Response(
+            {"detail": exc.strerror, "code": "storage_full", "errors": {}},
+            status=status.HTTP_507_INSUFFICIENT_STORAGE,
+        )
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
@@ -63,3 +84,22 @@ def exception_handler(exc, context):
         detail = response.data.get("detail", "Error.") if isinstance(response.data, dict) else ""
         response.data = {"detail": str(detail), "code": code, "errors": {}}
     return response
+
+
+def not_found(request, exception=None):
+    """404 for a URL no route matches: the API's error body under /api/, else the page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {"detail": "No such API route or object.", "code": "not_found", "errors": {}},
+            status=404,
+        )
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request):
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {"detail": "Server error; it was logged.", "code": "server_error", "errors": {}},
+            status=500,
+        )
+    return defaults.server_error(request)

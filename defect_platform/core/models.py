@@ -157,3 +157,74 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} to webhook {self.webhook_id}: {self.status}"
+
+
+class AuditLogEntry(models.Model):
+    """One sensitive action: who did what to which project, and when. Append-only: no view
+    or API changes or deletes entries, and the actor's name stays when the user is gone."""
+
+    class Action(models.TextChoices):
+        TOKEN_CREATED = "token.created", "API token created"
+        TOKEN_REVOKED = "token.revoked", "API token revoked"
+        MEMBERSHIP_ADDED = "membership.added", "Member added"
+        MEMBERSHIP_CHANGED = "membership.changed", "Member's role changed"
+        MEMBERSHIP_REMOVED = "membership.removed", "Member removed"
+        PROJECT_SETTINGS = "project.settings", "Project settings changed"
+        MODEL_PROMOTED = "model.promoted", "Model promoted"
+        MODEL_ROLLED_BACK = "model.rolled_back", "Model rolled back"
+        STATION_STARTED = "station.started", "Station started"
+        STATION_STOPPED = "station.stopped", "Station stopped"
+        STATION_CAMERAS = "station.cameras", "Station cameras changed"
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_name = models.CharField(max_length=150)
+    action = models.CharField(max_length=40, choices=Action.choices, db_index=True)
+    project = models.ForeignKey(
+        Project, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    target = models.CharField(max_length=200, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_name} {self.action} {self.target}"
+
+
+class ServiceToken(models.Model):
+    """An API token for an external system (MES, PLC gateway, script), acting as a service
+    account: what it may reach is the account's project roles, narrowed by the token's scopes,
+    until it expires or is revoked. Only a hash of the key is stored; the key is shown once."""
+
+    class Scope(models.TextChoices):
+        READ = "read", "Read (GET)"
+        INSPECT = "inspect", "Inspect and trigger"
+        WRITE = "write", "Every other write"
+
+    name = models.CharField(max_length=80)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="service_tokens"
+    )
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="service_tokens")
+    key_prefix = models.CharField(
+        max_length=12, help_text="the key's first characters, to tell keys apart"
+    )
+    key_hash = models.CharField(max_length=64, unique=True)
+    scopes = models.JSONField(default=list)
+    expires_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.key_prefix}…)"

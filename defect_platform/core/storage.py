@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import os
 import uuid
 
 from django.core.files.base import File
 from django.core.files.storage import FileSystemStorage, default_storage
+
+
+class StorageFull(OSError):
+    """The media disk (or the account's quota) is full: nothing was written."""
+
+    def __init__(self, name: str):
+        super().__init__(
+            errno.ENOSPC,
+            f"The server's storage is full; {name!r} was not saved. Free space "
+            "(or raise RECORD_IMAGES_MAX_MB's pruning) and try again.",
+        )
 
 
 def unique_name(folder: str, suffix: str) -> str:
@@ -36,6 +48,10 @@ def save_stream(name: str, fh) -> str:
             os.fsync(out.fileno())
         # link() fails if the name exists, so nothing is ever overwritten.
         os.link(tmp, path)
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise StorageFull(name) from exc
+        raise
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)

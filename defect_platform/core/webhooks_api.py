@@ -6,7 +6,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import generics
 
 from defect_platform.core.access import get_project_for_user, get_scoped
-from defect_platform.core.models import Webhook
+from defect_platform.core.models import Webhook, WebhookDelivery
 from defect_platform.core.serializers import WebhookDeliverySerializer, WebhookSerializer
 
 
@@ -14,6 +14,7 @@ class ProjectWebhooksView(generics.ListCreateAPIView):
     """A project's webhooks; POST subscribes a URL to events (verdict.ng, camera.offline,
     camera.online, job.finished)."""
 
+    queryset = Webhook.objects.none()  # for the schema; get_queryset scopes it
     serializer_class = WebhookSerializer
 
     def _project(self):
@@ -50,6 +51,7 @@ class WebhookDetailView(generics.RetrieveUpdateDestroyAPIView):
 class WebhookDeliveriesView(generics.ListAPIView):
     """The delivery log, newest first: status, attempts, the receiver's answer."""
 
+    queryset = WebhookDelivery.objects.none()  # for the schema; get_queryset scopes it
     serializer_class = WebhookDeliverySerializer
 
     @extend_schema(operation_id="webhook_deliveries")

@@ -1,6 +1,7 @@
 """Websocket authentication: the browser's session, or an API token for external clients.
 
-A token may come as `Authorization: Token <key>` or, since browsers cannot set headers on a
+A token (a user's, or a service token `dps_…`) may come as `Authorization: Token <key>`
+(`Bearer` for service tokens) or, since browsers cannot set headers on a
 websocket, as a `token` query parameter.
 """
 
@@ -18,6 +19,11 @@ from django.contrib.auth.models import AnonymousUser
 def _user_for_token(key: str):
     from rest_framework.authtoken.models import Token
 
+    from defect_platform.core import service_tokens
+
+    if key.startswith(service_tokens.PREFIX):
+        # Watching a stream is reading: a service token needs its read (or write) scope.
+        return service_tokens.user_for_key(key, needed="read")
     try:
         token = Token.objects.select_related("user").get(key=key)
     except Token.DoesNotExist:
@@ -29,7 +35,7 @@ def _token_from_scope(scope) -> str | None:
     for name, value in scope.get("headers", []):
         if name == b"authorization":
             parts = value.decode("latin-1").split()
-            if len(parts) == 2 and parts[0].lower() == "token":
+            if len(parts) == 2 and parts[0].lower() in ("token", "bearer"):
                 return parts[1]
     query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
     values = query.get("token")

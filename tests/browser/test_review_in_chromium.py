@@ -4,6 +4,7 @@ sees the comment in the editor and in their queue, fixes and resubmits, the revi
 import os
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.conftest import make_image, png_bytes
 
@@ -39,6 +40,17 @@ def _paint(page):
     page.wait_for_function(SAVED, timeout=15_000)
 
 
+def _wait_for_state(page, image: int, state: str) -> None:
+    """The panel shows `state`; if not, fail with what the server holds, which tells a
+    refused request from a panel that did not redraw."""
+    try:
+        page.wait_for_selector(f".review-row .review-state:text('{state}')", timeout=30_000)
+    except PlaywrightTimeout:
+        labels = page.request.get(f"/api/images/{image}/labels/").json()
+        held = [(label["annotator"], label["state"]) for label in labels]
+        pytest.fail(f"the panel never showed {state!r}; the server holds {held}")
+
+
 def test_reject_with_a_comment_then_accept_the_fix(login):
     admin = login("admin")
     image = _new_image(admin)
@@ -56,8 +68,7 @@ def test_reject_with_a_comment_then_accept_the_fix(login):
     row.wait_for()
     row.locator("textarea").fill("The scratch goes on to the right edge.")
     row.get_by_role("button", name="Reject").click()
-    row = reviewer.locator(".review-row", has_text="annotator")
-    reviewer.wait_for_selector(".review-row .review-state:text('rejected')")
+    _wait_for_state(reviewer, image, "rejected")
 
     annotator.goto(f"/images/{image}/label/")
     annotator.wait_for_selector(".review-comment")
@@ -80,7 +91,7 @@ def test_reject_with_a_comment_then_accept_the_fix(login):
     reviewer.goto(f"/images/{image}/label/")
     row = reviewer.locator(".review-row", has_text="annotator")
     row.get_by_role("button", name="Accept").click()
-    reviewer.wait_for_selector(".review-row .review-state:text('accepted')")
+    _wait_for_state(reviewer, image, "accepted")
     labels = reviewer.request.get(f"/api/images/{image}/labels/").json()
     mine = next(label for label in labels if label["annotator"] == "annotator")
     assert mine["state"] == "accepted"

@@ -61,3 +61,27 @@ def test_a_bad_database_url_is_named():
     result = _start_django(DATABASE_URL="mysql-ish://nope")
     assert result.returncode != 0
     assert "DATABASE_URL" in result.stderr
+
+
+def test_production_mode_passes_the_deploy_checks():
+    environment = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DEBUG")}
+    environment.update(
+        DEBUG="0", SECRET_KEY="k" * 20 + "-Qz8" * 10, ALLOWED_HOSTS="factory.example"
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "no issues" in result.stdout
+
+
+@pytest.mark.django_db
+def test_plain_http_is_redirected_but_probes_answer_where_they_are(client, settings):
+    settings.SECURE_SSL_REDIRECT = True
+    redirected = client.get("/api/", HTTP_HOST="localhost")
+    assert redirected.status_code == 301 and redirected["Location"].startswith("https://")
+    assert client.get("/healthz", HTTP_HOST="localhost").status_code == 200

@@ -116,3 +116,20 @@ def test_the_probe_reads_a_frame_and_reports_what_a_camera_accepted(
     assert gone["opened"] is False and "cannot open" in gone["error"]
     unknown = api.post(f"/api/stations/{station.pk}/cameras/nope/probe/")
     assert unknown.status_code == 400
+
+
+def test_stream_cameras_stay_inside_the_camera_networks(station, owner, client_for, settings):
+    settings.CAMERA_NETWORKS = ["10.20.0.0/16", "camera-gw.plant.example"]
+
+    def put(source):
+        camera = {"name": "line", "kind": "stream", "source": source}
+        return client_for(owner).put(
+            f"/api/stations/{station.pk}/cameras/", {"cameras": [camera]}, format="json"
+        )
+
+    outside = put("http://127.0.0.1:6379/")  # the machine's own services, say
+    assert outside.status_code == 400 and "outside the camera networks" in outside.json()["detail"]
+    assert put("rtsp://10.20.3.4:554/stream1").status_code == 200
+    assert put("rtsp://camera-gw.plant.example/cam7").status_code == 200
+    settings.CAMERA_NETWORKS = []
+    assert put("http://127.0.0.1:8081/feed.mjpg").status_code == 200  # no list: anywhere

@@ -22,6 +22,7 @@ from rest_framework.authtoken.models import Token
 
 from annotation.models import ImportJob, PreLabel
 from annotation.services import add_image, save_label
+from defect_platform.core import service_tokens
 from defect_platform.core.models import Webhook
 from defect_platform.core.storage import save_bytes
 from inspection.models import InspectionRecord, RecordMask, RecordView, Replay, Station
@@ -119,6 +120,10 @@ ROWS = [
     ("GET", "api-project-challenger", "project", INSPECTORS, 403),
     ("POST", "api-inspect", "inspect", INSPECTORS, 403),
     ("GET", "api-stations", "none", ANY_USER, None),
+    ("GET", "api-audit-log", "none", ANY_USER, None),  # filtered, checked in test_audit_log
+    ("GET", "api-project-service-tokens", "project", OWNERS, 403),
+    ("POST", "api-project-service-tokens", "project", OWNERS, 403),
+    ("DELETE", "api-service-token", "service-token", OWNERS, 403),
     ("GET", "api-placement", "none", ANY_USER, None),
     ("GET", "api-station", "station", INSPECTORS, 404),
     ("POST", "api-station-trigger", "station", INSPECTORS, 404),
@@ -311,7 +316,9 @@ def _objects(project, model, owner, image=None, label=None):
         project=project, url="http://127.0.0.1:9/hook", secret="s" * 32
     )
     replay = Replay.objects.create(model_version=model, report={"objects": 0})
+    service_token, _ = service_tokens.create(project, owner, "gate", "inspector", ["read"], 30)
     return {
+        "service-token": service_token,
         "replay": replay,
         "webhook": webhook,
         "record-view": view,
@@ -354,6 +361,7 @@ def _url(name: str, kind: str, o: dict) -> str:
         "replay": {"pk": o["replay"].pk},
         "membership": {"project_pk": o["project"].pk, "pk": o["membership"].pk},
         "import-job": {"pk": o["import-job"].pk},
+        "service-token": {"pk": o["service-token"].pk},
     }
     url = reverse(name, kwargs=by_kind[kind])
     if kind in ("model-pair", "project-compare"):

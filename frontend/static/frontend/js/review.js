@@ -82,8 +82,15 @@ function reviewable(label) {
   return row;
 }
 
+// Renders overlap (a save and a review can both ask for one): only the newest request's
+// answer is drawn, so a slow older answer never puts back a state that has changed since.
+let latestRender = 0;
+
 async function render() {
-  const labels = (await api(`/api/images/${imageId}/labels/`)).filter((l) => l.current_version && l.annotator !== "consensus");
+  const ticket = ++latestRender;
+  const answer = await api(`/api/images/${imageId}/labels/`);
+  if (ticket !== latestRender) return;
+  const labels = answer.filter((l) => l.current_version && l.annotator !== "consensus");
   const own = labels.find((l) => l.annotator === me);
   document.getElementById("review-mine").replaceChildren(own ? mine(own) : el("p", { className: "muted", textContent: "Paint or mark the image; then submit it for review." }));
   const others = canReview ? labels : [];
