@@ -3,6 +3,8 @@ or mask PNGs (see formats/export.py for what each keeps)."""
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import io
 import re
 import tempfile
@@ -10,12 +12,13 @@ import zipfile
 from pathlib import PurePosixPath
 
 import numpy as np
+from django.conf import settings
 from PIL import Image as PILImage
 
 from annotation.formats import export
 from annotation.models import LabelVersion
 from annotation.services import training_labels, version_mask
-from defect_platform.core.storage import read_bytes
+from defect_platform.core.storage import StorageFull, read_bytes
 
 
 def _safe_name(image) -> str:
@@ -41,8 +44,21 @@ def export_zip(project, fmt: str, snapshot=None):
         labels = dataset_labels(snapshot)
     held_out = set(snapshot.validation) if snapshot is not None else set()
     images = project.images.filter(pk__in=list(labels)).order_by("pk")
-    # Handed to the response, which closes it when sent.
-    out = tempfile.SpooledTemporaryFile(max_size=64 * 1024 * 1024)  # noqa: SIM115
+    # Handed to the response, which closes it when sent. Past EXPORT_MEMORY_MB it spills to
+    # an unlinked temporary file: a full disk leaves nothing behind.
+    in_memory = settings.EXPORT_MEMORY_MB * 1024 * 1024 or 1  # max_size 0 would mean no limit
+    out = tempfile.SpooledTemporaryFile(max_size=in_memory)  # noqa: SIM115
+    try:
+        return _write_zip(out, project, fmt, snapshot, labels, images, held_out)
+    except OSError as exc:
+        with contextlib.suppress(OSError):  # closing flushes, and the disk is still full
+            out.close()
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise StorageFull(f"the {fmt} export of {project.name}") from exc
+        raise
+
+
+def _write_zip(out, project, fmt, snapshot, labels, images, held_out):
     entries, manifest = [], []
     with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as zf:
         for image in images:

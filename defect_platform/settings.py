@@ -317,5 +317,7 @@ INFERENCE_RUNTIME = env_choice(
     "auto",
     ("auto", *RUNTIMES),
 )
+# An export zip is built in memory up to this size, then in a temporary file.
+EXPORT_MEMORY_MB = env_int("EXPORT_MEMORY_MB", 64, 0)
 # The most an imported archive may unpack to.
 MAX_IMPORT_BYTES = env_int("MAX_IMPORT_MB", 4096, 1) * 1024 * 1024

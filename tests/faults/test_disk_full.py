@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def small_disk(tmp_path):
-    media = tmp_path / "media"
+    media = tmp_path / "small-disk"  # not tmp_path/media: the test's own media live there
     media.mkdir()
     mounted = subprocess.run(
         ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(media)],
@@ -74,3 +74,24 @@ def test_uploads_to_a_full_disk_say_so_keep_what_fitted_and_leave_no_parts(
     finally:
         if web:
             web.stop()
+
+
+def test_an_export_that_outgrows_a_full_temporary_disk_says_so_and_leaves_nothing(
+    labelled_project, owner, client_for, small_disk, settings, monkeypatch
+):
+    import tempfile
+
+    settings.EXPORT_MEMORY_MB = 0  # straight to the temporary file, on the small disk
+    monkeypatch.setattr(tempfile, "tempdir", str(small_disk))
+    filler = small_disk / "filler.bin"
+    free = os.statvfs(small_disk).f_bavail * os.statvfs(small_disk).f_frsize
+    filler.write_bytes(b"\0" * (free - 8192))
+    url = f"/api/projects/{labelled_project.pk}/export/?format=masks"
+
+    full = client_for(owner).get(url)
+    assert full.status_code == 507 and full.json()["code"] == "storage_full"
+    assert [p.name for p in small_disk.iterdir()] == ["filler.bin"]
+
+    filler.unlink()
+    exported = client_for(owner).get(url)
+    assert exported.status_code == 200 and b"".join(exported.streaming_content)[:2] == b"PK"
