@@ -106,6 +106,16 @@ def run(plan: Plan, log=print) -> dict:
     ):
         figures |= serving_load.live_latency(url, ids, clients=10, seconds=seconds)
         figures |= serving_load.inspect_load(url, ids, engine.size, clients=4, seconds=seconds)
+        # The load goals: 50 browsers on one live page, and the inspect API held at its
+        # highest rate, each for a minute.
+        load_s = 4.0 if plan.quick else 60.0
+        log(f"== load: 50 websocket clients, then POST /api/inspect/ for {load_s:.0f} s each")
+        figures |= serving_load.live_latency(
+            url, ids, clients=50, seconds=load_s, prefix="load.live"
+        )
+        figures |= serving_load.inspect_load(
+            url, ids, engine.size, clients=4, seconds=load_s, prefix="load.inspect"
+        )
     log("== training: one optimiser step, batch 4")
     figures |= training_step.measure(
         plan.model, plan.line_size, 4, plan.threads, max(1, plan.repeats // 5)

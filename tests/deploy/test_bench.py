@@ -28,6 +28,9 @@ REQUIRED = [
     "live.latency_p95_ms",
     "api.inspect_rps",
     "api.inspect_p95_ms",
+    "load.live.latency_p95_ms",
+    "load.inspect_rps",
+    "load.inspect_p99_ms",
 ]
 
 
@@ -53,6 +56,9 @@ def test_the_quick_benchmark_measures_every_figure_and_writes_json(tmp_path):
     # One fused network run per object stands for the six defect models.
     assert figures["object.fused_network_runs_per_object"] == 1.0
     assert figures["live.frames_per_client_s"] > 0 and figures["live.clients"] == 10
+    # Under load every one of 50 clients kept receiving frames, and no inspect call failed.
+    assert figures["load.live.clients"] == 50 and figures["load.live.slowest_client_share"] > 0
+    assert figures["load.inspect_errors"] == 0.0, figures.get("load.inspect_first_error")
     assert figures["machine"]["cores"] >= 1 and figures["machine"]["runtimes"]
 
 

@@ -1,6 +1,7 @@
 // Import page: send a zip or image files (upload progress), follow the worker as it imports
-// them (processing progress, polled from the import job), then show the per-item report.
-import { api } from "./api.js";
+// them (processing progress: the project's event stream says when the job moved, and the page
+// reads it then), then show the per-item report.
+import { api, socketUrl } from "./api.js";
 import { toast } from "./toast.js";
 
 const root = document.getElementById("import");
@@ -12,8 +13,30 @@ const uploadBar = document.getElementById("import-upload");
 const uploadText = document.getElementById("import-upload-text");
 const processingBar = document.getElementById("import-processing");
 const processingText = document.getElementById("import-processing-text");
-const POLL_MS = 500;
+// Without events (the stream reconnecting) the page still reads the job this often.
+const FALLBACK_MS = 5000;
 let following = null;
+let wake = null;
+let missed = false; // an event came while the page was reading the job
+
+function news(ms) {
+  if (missed) { missed = false; return Promise.resolve(); }
+  return new Promise((resolve) => {
+    wake = () => { wake = null; resolve(); };
+    setTimeout(() => wake?.(), ms);
+  });
+}
+
+function listen() {
+  const events = new WebSocket(socketUrl(`/ws/projects/${projectId}/events/`));
+  events.onmessage = (message) => {
+    const data = JSON.parse(message.data);
+    if (data.type !== "event" || !data.kind?.startsWith("import.") || data.payload.import !== following) return;
+    if (wake) wake(); else missed = true;
+  };
+  events.onclose = () => setTimeout(listen, 2000);
+}
+listen();
 
 function csrf() {
   const m = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
@@ -114,7 +137,7 @@ async function follow(jobId) {
       return;
     }
     statusText.textContent = job.status === "queued" ? `Import #${job.id} is waiting for a worker.` : `Importing (#${job.id})…`;
-    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    await news(FALLBACK_MS);
   }
 }
 
