@@ -110,10 +110,7 @@ class ProjectDisagreementsView(APIView):
 
 
 def may_send(user, project) -> bool:
-    """Supervisors (who settle what the line saw) and engineers and owners (who may import
-    data into the project) send images to labeling; inspectors judge but do not grow the
-    training data."""
-    return can(user, project, "adjudicate") or can(user, project, "import")
+    return can(user, project, "curate")
 
 
 class SendToLabelingSerializer(serializers.Serializer):
@@ -127,7 +124,7 @@ class SendToLabelingSerializer(serializers.Serializer):
 class SendToLabelingView(APIView):
     """Add the view images of the given objects to this defect project's labeling queue (as
     new unlabelled images; views removed by the retention policy are skipped and listed).
-    Needs a supervisor, engineer or owner role (see may_send)."""
+    Needs the curate capability: a supervisor, engineer or owner role."""
 
     @extend_schema(request=SendToLabelingSerializer, responses={200: OpenApiTypes.OBJECT})
     def post(self, request, project_pk):

@@ -31,6 +31,9 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     # Audit: inspectors and supervisors judge inspected objects; supervisors settle ties.
     "decide": frozenset({Role.INSPECTOR, Role.SUPERVISOR}),
     "adjudicate": frozenset({Role.SUPERVISOR}),
+    # Sending production images to labeling grows the training data: supervisors (who settle
+    # what the line saw), engineers and owners; inspectors judge but do not curate.
+    "curate": frozenset({Role.SUPERVISOR, Role.ENGINEER, Role.OWNER}),
 }
 
 # Where each role lands after login (DESIGN.md section 11).

@@ -532,3 +532,33 @@ def test_every_openapi_operation_has_a_row(client_for, make_user):
             if (method.upper(), name) not in rows:
                 missing.append(f"{method.upper()} {path} ({name})")
     assert missing == []
+
+
+# Writes that no browser session makes: the token exchange takes a password, not a cookie.
+NO_SESSION_WRITES = {"api-token"}
+
+
+@pytest.mark.django_db
+def test_every_session_write_needs_the_csrf_token(world):
+    """Staff may use every route, so a 403 here can only be the CSRF check: a page on another
+    site cannot make a signed-in browser write anything."""
+    users, objects = world
+    client = Client(HTTP_HOST="localhost", enforce_csrf_checks=True)
+    client.force_login(users["staff"])
+    writes = [row for row in ROWS if row[0] != "GET" and row[1] not in NO_SESSION_WRITES]
+    unguarded = []
+    for method, name, kind, *_ in writes:
+        url = _url(name, kind, objects["mine"])
+        response = _request(client, method, url, kind, objects["mine"])
+        body = response.content.decode(errors="replace")
+        if response.status_code != 403 or "CSRF" not in body:
+            unguarded.append(f"{method} {url}: {response.status_code}")
+    assert len(writes) >= 30
+    assert unguarded == []
+    # The same session with its token gets through (the check is the token, not the method).
+    client.get("/projects/")
+    token = client.cookies["csrftoken"].value
+    response = client.post(
+        f"/api/projects/{objects['mine']['project'].pk}/images/", {}, HTTP_X_CSRFTOKEN=token
+    )
+    assert response.status_code == 400, response.content
