@@ -185,3 +185,47 @@ def test_the_help_overlay_lists_the_shortcuts(page):
         assert words in text, words
     page.keyboard.press("Escape")
     assert not page.is_visible("#help")
+
+
+DRAFT_STORED = """async (key) => {
+  const db = await new Promise((done, fail) => {
+    const request = indexedDB.open('defect-label-drafts', 1);
+    request.onupgradeneeded = () => request.result.createObjectStore('drafts');
+    request.onsuccess = () => done(request.result);
+    request.onerror = () => fail(request.error);
+  });
+  const draft = await new Promise((done) => {
+    const request = db.transaction('drafts').objectStore('drafts').get(key);
+    request.onsuccess = () => done(request.result);
+  });
+  db.close();
+  return Boolean(draft);
+}"""
+
+
+def test_edits_made_while_the_server_is_unreachable_survive_a_closed_tab(page):
+    image = _open_new_image(page, 506)
+    # The network is cut: autosave fails, and so does the exit save when the tab closes.
+    page.context.set_offline(True)
+    _stroke(page, (60, 100), (300, 100))
+    key = f"admin:{image}"
+    page.wait_for_function(DRAFT_STORED, arg=key, timeout=10_000)
+    page.close()
+    page.context.set_offline(False)
+    labels = page.context.request.get(f"/api/images/{image}/labels/").json()
+    assert all(label["annotator"] != "admin" for label in labels), "nothing reached the server"
+
+    again = page.context.new_page()
+    again.goto(f"/images/{image}/label/")
+    again.wait_for_selector("#editor[data-ready]")
+    assert "Restored edits" in again.inner_text("#toasts")
+    version, mask = _stored(again, image)
+    assert version["kind"] == "mask"
+    assert (mask[96:105, 70:290] == 255).all() and not mask[130:].any()
+    # Saved, the draft is gone: the next visit opens the stored label without a restore.
+    draft_gone = f"async (key) => !(await ({DRAFT_STORED})(key))"
+    again.wait_for_function(draft_gone, arg=key, timeout=10_000)
+    again.reload()
+    again.wait_for_selector("#editor[data-ready]")
+    assert "Restored edits" not in again.inner_text("#toasts")
+    again.close()

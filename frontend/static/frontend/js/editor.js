@@ -26,7 +26,13 @@ const valueInput = $("brush-value");
 
 const buffer = new MaskBuffer(width, height);
 const history = new History(buffer);
-const saver = new LabelSaver(buffer, labelsUrl, $("save-state"), $("label-kind"));
+const saver = new LabelSaver(
+  buffer,
+  labelsUrl,
+  $("save-state"),
+  $("label-kind"),
+  `${me}:${imageId}`,
+);
 const overlay = new Overlay(maskLayer, buffer, root.dataset.color || "#e4572e");
 const view = new Viewport(frame, $("stage"), width, height, (v) => {
   $("zoom-level").textContent = `${Math.round(v.scale * 100)}%`;
@@ -450,8 +456,21 @@ async function load() {
   if (version?.mask_url) await readMask(version.mask_url);
   else if (!version) await startFromPreLabel();
   history.reset();
-  overlay.drawAll();
   saver.loaded(version);
+  await restoreDraft(version?.kind ?? null);
+  overlay.drawAll();
+}
+
+// Edits this browser kept but the server never got (the tab closed offline, say) come back as
+// unsaved edits on top of the stored version: one undo step away from it, saved by autosave.
+async function restoreDraft(storedKind) {
+  const draft = await saver.leftDraft(storedKind);
+  if (!draft) return;
+  const rect = draft.kind === "mask" ? buffer.replace(draft.data) : buffer.clear();
+  commit(rect);
+  saver.edited(draft.kind);
+  const when = new Date(draft.at).toLocaleString();
+  toast(`Restored edits from ${when} that had not reached the server; saving them now.`);
 }
 
 // As tall as the image at the frame's width, but no taller than the window below the toolbar.

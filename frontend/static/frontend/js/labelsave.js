@@ -1,12 +1,15 @@
 // Saving the editor's label as versions: autosave after a pause, each save against the version
-// it edits (409 when someone else saved in between), PNG encoding in a worker, and a last
-// synchronous save when the tab goes away.
+// it edits (409 when someone else saved in between), PNG encoding in a worker, a draft in the
+// browser until the server has the edits, and a last synchronous save when the tab goes away.
 import { api, ApiError } from "./api.js";
+import { drafts } from "./drafts.js";
 import { encodeSync, encodeWithCanvas, isSoft } from "./maskpng.js";
 import { toast } from "./toast.js";
 
 const AUTOSAVE_MS = 1500;
 const RETRY_MS = 5000;
+// Soon after a change, well before the autosave: the draft is what survives a closed tab.
+const DRAFT_MS = 300;
 // Keepalive requests may carry 64 KB in all; the rest of the form needs a little room.
 const KEEPALIVE_BYTES = 60 * 1024;
 const KIND_NAMES = { mask: "mask", negative: "no defect", unsure: "unsure" };
@@ -17,10 +20,17 @@ function csrfToken() {
 }
 
 export class LabelSaver {
-  /** `stateBadge` shows saved / unsaved / saving (tests read it); `kindBadge` the label kind. */
-  constructor(buffer, url, stateBadge, kindBadge) {
+  /**
+   * `stateBadge` shows saved / unsaved / saving (tests read it); `kindBadge` the label kind;
+   * `draftKey` names this user's draft of this image in the browser's store.
+   */
+  constructor(buffer, url, stateBadge, kindBadge, draftKey) {
     this.buffer = buffer;
     this.url = url;
+    this.draftKey = draftKey;
+    this.draftTimer = null;
+    this.draftEdits = 0; // the edits the stored draft covers
+    this.drafting = Promise.resolve(); // draft writes and deletes, in order
     this.stateBadge = stateBadge;
     this.kindBadge = kindBadge;
     this.baseVersion = null;
@@ -53,6 +63,61 @@ export class LabelSaver {
     this.edits++;
     this.setState("unsaved");
     this.schedule(AUTOSAVE_MS);
+    clearTimeout(this.draftTimer);
+    this.draftTimer = setTimeout(() => this.keepDraft(), DRAFT_MS);
+  }
+
+  /** Stores the unsaved edits in the browser (a copy: later strokes go in the next draft). */
+  keepDraft() {
+    clearTimeout(this.draftTimer);
+    if (!this.dirty || this.draftEdits === this.edits) return this.drafting;
+    const edits = this.edits;
+    const draft = {
+      edits,
+      kind: this.kind,
+      base: this.baseVersion,
+      width: this.buffer.width,
+      height: this.buffer.height,
+      data: this.kind === "mask" ? this.buffer.data.slice() : null,
+      at: Date.now(),
+    };
+    this.drafting = this.drafting
+      .then(() => drafts.put(this.draftKey, draft))
+      .then(() => {
+        this.draftEdits = Math.max(this.draftEdits, edits);
+      })
+      .catch(() => {}); // private windows may refuse storage; the server saves still run
+    return this.drafting;
+  }
+
+  #dropDraft() {
+    const edits = this.edits;
+    this.drafting = this.drafting
+      .then(() => (this.edits === edits ? drafts.drop(this.draftKey) : null))
+      .catch(() => {});
+  }
+
+  /**
+   * A draft left by an earlier visit, when it holds something the server's version does not:
+   * `{kind, data, at, base}`; null otherwise (and a draft equal to the stored label is dropped).
+   */
+  async leftDraft(storedKind) {
+    let draft;
+    try {
+      draft = await drafts.get(this.draftKey);
+    } catch {
+      return null;
+    }
+    if (!draft) return null;
+    const { width, height, data } = this.buffer;
+    const fits = draft.width === width && draft.height === height;
+    const same =
+      draft.kind === storedKind && (draft.kind !== "mask" || sameBytes(draft.data, data));
+    if (!fits || same) {
+      drafts.drop(this.draftKey).catch(() => {});
+      return null;
+    }
+    return draft;
   }
 
   setState(text) {
@@ -116,6 +181,7 @@ export class LabelSaver {
       this.showKind(version.kind);
       if (this.dirty) this.schedule(AUTOSAVE_MS);
       this.setState(this.dirty ? "unsaved" : "saved");
+      if (!this.dirty) this.#dropDraft();
       return !this.dirty;
     } catch (err) {
       this.setState("unsaved");
@@ -198,7 +264,7 @@ export class LabelSaver {
 
   /** Whether leaving now could lose edits (the browser should ask first). */
   wouldLose() {
-    if (!this.dirty) return false;
+    if (!this.dirty || this.draftEdits === this.edits) return false;
     return Boolean(this.conflict || this.saving) || this.#exitBody().bytes > KEEPALIVE_BYTES;
   }
 
@@ -207,7 +273,9 @@ export class LabelSaver {
    * a keepalive request built synchronously (a body too large for one is sent the usual way).
    */
   flushOnExit() {
-    if (this.conflict || !this.dirty) return;
+    if (!this.dirty) return;
+    this.keepDraft(); // the exit request may never arrive; the draft stays until a later save
+    if (this.conflict) return;
     const { form, bytes } = this.#exitBody();
     fetch(this.url, {
       method: "POST",
@@ -218,4 +286,10 @@ export class LabelSaver {
     }).catch(() => {});
     this.savedEdits = this.edits;
   }
+}
+
+function sameBytes(a, b) {
+  if (!a || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

@@ -160,6 +160,12 @@ export class MaskBuffer {
     this.data.fill(0);
     return rect;
   }
+
+  /** Takes every pixel from `data` (same size); returns the whole buffer as changed. */
+  replace(data) {
+    this.data.set(data);
+    return { x0: 0, y0: 0, x1: this.width, y1: this.height };
+  }
 }
 
 function copyRect(src, width, rect) {
