@@ -1,3 +1,4 @@
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.http import FileResponse, HttpResponse
 from drf_spectacular.types import OpenApiTypes
@@ -16,6 +17,7 @@ from annotation.formats.archive import ArchiveRejected
 from annotation.imaging import ImageRejected, encode_png
 from annotation.importing import import_zip
 from annotation.models import Image, ImportJob, LabelVersion
+from annotation.renditions import displayable
 from annotation.serializers import (
     ImageDetailSerializer,
     ImageSerializer,
@@ -97,10 +99,14 @@ class ImageDetailView(generics.RetrieveAPIView):
 
 
 class ImageFileView(APIView):
+    """The image as a browser shows it: the stored file, or an 8-bit PNG copy of a TIFF or
+    16-bit image (training and exports keep the original)."""
+
     @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
     def get(self, request, pk):
         image = get_scoped(Image.objects.all(), request.user, pk)
-        return FileResponse(image.file.open("rb"))
+        name, content_type = displayable(image)
+        return FileResponse(default_storage.open(name, "rb"), content_type=content_type)
 
 
 def conflict(detail: str, current: LabelVersion | None) -> Response:

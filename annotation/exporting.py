@@ -74,15 +74,20 @@ def _write_zip(out, project, fmt, snapshot, labels, images, held_out):
             entries.append(export.Entry(name, image.width, image.height, mask, split))
             if fmt == "masks":
                 blank = np.zeros((image.height, image.width), np.uint8)
-                png = io.BytesIO()
-                PILImage.fromarray(blank if mask is None else mask, mode="L").save(png, "PNG")
                 mask_name = f"masks/{PurePosixPath(name).stem}.png"
-                zf.writestr(mask_name, png.getvalue())
+                zf.writestr(mask_name, _png(blank if mask is None else mask))
+                binary_name = mask_name
+                if version.is_soft and mask is not None:
+                    # The same label thresholded as training and COCO do; its name pairs with
+                    # no image, so import reads the soft mask and lists this one as ignored.
+                    binary_name = f"masks/{PurePosixPath(name).stem}{export.BINARY_SUFFIX}.png"
+                    zf.writestr(binary_name, _png(np.where(mask >= 128, 255, 0).astype(np.uint8)))
                 manifest.append(
                     {
                         "image": name,
                         **({"split": split} if split else {}),
                         "mask": mask_name,
+                        "binary_mask": binary_name,
                         "kind": version.kind,
                         "soft": version.is_soft,
                         "label_version": version.pk,
@@ -107,6 +112,12 @@ def _write_zip(out, project, fmt, snapshot, labels, images, held_out):
             zf.writestr("manifest.json", export.to_json(document))
     out.seek(0)
     return out, len(entries)
+
+
+def _png(mask: np.ndarray) -> bytes:
+    png = io.BytesIO()
+    PILImage.fromarray(mask, mode="L").save(png, "PNG")
+    return png.getvalue()
 
 
 def _snapshot_info(snapshot) -> dict:

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from annotation.exif import camera_and_time
+
 ACCEPTED_FORMATS = {"JPEG": ".jpg", "PNG": ".png", "BMP": ".bmp", "TIFF": ".tif"}
+# What every browser's <img> shows as it is; anything else is served as an 8-bit PNG.
+BROWSER_FORMATS = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp"}
+BROWSER_MODES = {"1", "L", "LA", "P", "PA", "RGB", "RGBA"}
+WIDE_MODES = {"I", "I;16", "I;16B", "I;16L", "I;16N", "F"}  # more than 8 bits a sample
 
 
 class ImageRejected(ValueError):
@@ -22,6 +28,7 @@ class DecodedImage:
     mode: str
     width: int
     height: int
+    metadata: dict = field(default_factory=dict)  # camera and capture time, when known
 
     @property
     def suffix(self) -> str:
@@ -56,17 +63,40 @@ def decode_image(data: bytes, max_pixels: int) -> DecodedImage:
         img.load()  # decodes fully: truncated files fail here, not later in training
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
         raise ImageRejected(f"The image is damaged or truncated: {exc}") from None
-    return DecodedImage(data, img.format, img.mode, img.width, img.height)
+    return DecodedImage(data, img.format, img.mode, img.width, img.height, camera_and_time(img))
+
+
+def _to_8bit(img: Image.Image) -> Image.Image:
+    # Scaled by the image's maximum, not clipped: 12-bit sensors in 16-bit files would
+    # otherwise come out black, and full-range 16-bit data would saturate.
+    if img.mode not in WIDE_MODES:
+        return img
+    arr = np.asarray(img, dtype=np.float32)
+    hi = float(arr.max()) if arr.size else 0.0
+    scale = 255.0 / hi if hi > 0 else 0.0
+    return Image.fromarray((arr * scale).clip(0, 255).astype(np.uint8))
 
 
 def to_rgb_array(data: bytes) -> np.ndarray:
     """Any stored image (grayscale, RGBA, 16-bit) as an HxWx3 uint8 RGB array."""
-    img = Image.open(io.BytesIO(data))
-    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
-        arr = np.asarray(img, dtype=np.float32)
-        hi = float(arr.max()) or 1.0
-        img = Image.fromarray((arr * (255.0 / hi)).clip(0, 255).astype(np.uint8))
-    return np.asarray(img.convert("RGB"))
+    return np.asarray(_to_8bit(Image.open(io.BytesIO(data))).convert("RGB"))
+
+
+def browser_shows(suffix: str, mode: str) -> bool:
+    """Whether a browser displays a stored image as it is (JPEG, 8-bit PNG, BMP, ...);
+    TIFF and 16-bit files need a rendition."""
+    return suffix.lower() in BROWSER_FORMATS and mode in BROWSER_MODES
+
+
+def browser_rendition(data: bytes) -> bytes:
+    """A stored image as an 8-bit PNG that any browser shows, at the same size (the first
+    page of a multi-page TIFF)."""
+    img = _to_8bit(Image.open(io.BytesIO(data)))
+    if img.mode not in BROWSER_MODES:
+        img = img.convert("RGB")  # CMYK, YCbCr, LAB
+    buf = io.BytesIO()
+    img.save(buf, format="PNG", compress_level=1)
+    return buf.getvalue()
 
 
 def decode_mask(data: bytes, width: int, height: int, soft: bool) -> np.ndarray:

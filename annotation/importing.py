@@ -85,9 +85,7 @@ def import_items(
 
 def _import_item(project, user, item: Item, read, mask_mode: str, report, written) -> None:
     try:
-        image, created = add_image(
-            project, read(item.image), item.source_name, user, {"source": item.source_name}
-        )
+        image, created = add_image(project, read(item.image), item.source_name, user)
     except (ImageRejected, OSError, ArchiveRejected) as exc:
         report.errors.append({"name": item.image, "reason": str(exc)})
         return

@@ -32,8 +32,13 @@ class UploadReport:
 
 
 def add_image(project, data: bytes, source_name: str, user, metadata: dict | None = None):
-    """Store one image; returns (image, created). Raises ImageRejected for unusable files."""
+    """Store one image; returns (image, created). Raises ImageRejected for unusable files.
+
+    Its metadata keeps the source name, and the camera and capture time when the file's EXIF
+    holds them; what the caller passes in `metadata` (a station's camera name) wins.
+    """
     decoded = decode_image(data, settings.MAX_IMAGE_PIXELS)
+    metadata = {"source": source_name[:255], **decoded.metadata, **(metadata or {})}
     digest = hashlib.sha256(data).hexdigest()
     existing = Image.objects.filter(project=project, sha256=digest).first()
     if existing:
@@ -49,7 +54,7 @@ def add_image(project, data: bytes, source_name: str, user, metadata: dict | Non
                 height=decoded.height,
                 mode=decoded.mode,
                 source_name=source_name[:255],
-                metadata=metadata or {},
+                metadata=metadata,
                 uploaded_by=user,
             )
     except IntegrityError:  # the same file uploaded concurrently

@@ -5,7 +5,9 @@
   without annotations is a negative.
 - VIA 2 project: polygon regions traced from the mask's outlines. Polygons cannot hold holes
   or single-pixel detail, so this format is approximate; COCO or mask PNGs are exact.
-- Mask PNGs: `images/` beside `masks/`, soft values kept (value/255 = probability).
+- Mask PNGs: `images/` beside `masks/`, soft values kept (value/255 = probability). A soft
+  label also gets `masks/<stem>_binary.png`, thresholded at 128; the manifest names both
+  (`mask` and `binary_mask`, the same file for a binary label).
 
 A training snapshot's export marks each image's split ("train" or "validation"): a `split` key
 on COCO images, a VIA file attribute, and a field of each item in the masks manifest.
@@ -20,6 +22,7 @@ import cv2
 import numpy as np
 
 FORMATS = ("coco", "via", "masks")
+BINARY_SUFFIX = "_binary"  # masks/<stem>_binary.png: a soft label thresholded at 128
 
 
 @dataclass

@@ -147,6 +147,8 @@ def rasterise(regions: list[Region], height: int, width: int) -> np.ndarray:
     for region in regions:
         try:
             _paint(mask, region)
+        except RegionsRejected:
+            raise
         except (KeyError, TypeError, ValueError) as exc:
             raise RegionsRejected(f"a {region.kind} region is malformed: {exc}") from None
     return mask
@@ -192,9 +194,48 @@ def _decode_rle(rle: dict, height: int, width: int) -> np.ndarray:
         raise ValueError("an RLE needs size [height, width]")
     if tuple(size) != (height, width):
         raise ValueError(f"the RLE is {size[1]}x{size[0]} but the image is {width}x{height}")
-    counts = rle["counts"]
-    if isinstance(counts, list):  # uncompressed: convert to pycocotools' compressed form
-        encoded = coco_mask.frPyObjects({"size": size, "counts": counts}, height, width)
-    else:
-        encoded = {"size": size, "counts": counts.encode() if isinstance(counts, str) else counts}
+    counts = rle_counts(rle["counts"])
+    # pycocotools trusts its input: runs past the image's end or wrapping negative would
+    # write out of bounds or decode a wrong mask, so the runs are checked here first.
+    if any(c < 0 for c in counts):
+        raise RegionsRejected("invalid RLE: it holds a negative run length")
+    if sum(counts) != height * width:
+        raise RegionsRejected(
+            f"invalid RLE: its runs cover {sum(counts)} pixels, "
+            f"but a {width}x{height} image has {height * width}"
+        )
+    encoded = coco_mask.frPyObjects({"size": [height, width], "counts": counts}, height, width)
     return (coco_mask.decode(encoded) > 0).astype(np.uint8) * 255
+
+
+def rle_counts(counts) -> list[int]:
+    """The run lengths of an RLE's counts: a list of numbers (uncompressed) or COCO's
+    compressed text (LEB128-like 6-bit groups, each run after the second stored as the
+    difference from the run two before it)."""
+    if isinstance(counts, list):
+        if not all(isinstance(c, int) and not isinstance(c, bool) for c in counts):
+            raise RegionsRejected("invalid RLE: the counts must be whole numbers")
+        return counts
+    if not isinstance(counts, str):
+        raise RegionsRejected("invalid RLE: counts must be a list of run lengths or a string")
+    runs, value, shift, more = [], 0, 0, False
+    for position, char in enumerate(counts):
+        code = ord(char) - 48
+        if not 0 <= code < 64:
+            raise RegionsRejected(
+                f"invalid RLE: {char!r} at position {position} is not compressed RLE text"
+            )
+        value |= (code & 0x1F) << shift
+        shift += 5
+        more = bool(code & 0x20)
+        if more:
+            continue
+        if code & 0x10:
+            value |= -1 << shift  # the sign bit of the last group
+        if len(runs) > 2:
+            value += runs[-2]
+        runs.append(value)
+        value, shift = 0, 0
+    if more:
+        raise RegionsRejected("invalid RLE: the compressed counts end in the middle of a number")
+    return runs

@@ -1,5 +1,6 @@
 """Export: COCO (exact RLE), VIA (polygon outlines) and mask PNGs, each read back by import."""
 
+import hashlib
 import io
 import json
 import zipfile
@@ -87,11 +88,25 @@ def test_the_coco_file_is_standard_rle_that_pycocotools_reads(labelled, project,
     doc = json.loads(zipfile.ZipFile(io.BytesIO(data)).read("annotations/instances.json"))
     assert doc["categories"] == [{"id": 1, "name": project.name, "supercategory": "defect"}]
     assert len(doc["images"]) == 4 and len(doc["annotations"]) == 3
+    stored = {
+        image.sha256: np.asarray(PILImage.open(image.labels.get().current_version.mask.path))
+        for image in Image.objects.filter(project=project, pk__in=list(labelled))
+    }
+    files = zipfile.ZipFile(io.BytesIO(data))
+    decoded_by_hash = {}
     for ann in doc["annotations"]:
         assert isinstance(ann["segmentation"]["counts"], str) and ann["iscrowd"] == 1
         rle = {"size": ann["segmentation"]["size"], "counts": ann["segmentation"]["counts"]}
         decoded = coco_mask.decode(rle)
         assert int(decoded.sum()) == ann["area"]
+        (entry,) = [i for i in doc["images"] if i["id"] == ann["image_id"]]
+        sha256 = hashlib.sha256(files.read(entry["file_name"])).hexdigest()
+        decoded_by_hash[sha256] = decoded
+    # Pixel for pixel: the decoded RLE is the stored binary mask, hole and lone pixel included.
+    assert set(decoded_by_hash) == set(stored)
+    for sha256, mask in stored.items():
+        assert decoded_by_hash[sha256].shape == mask.shape
+        assert np.array_equal(decoded_by_hash[sha256], (mask >= 128).astype(np.uint8))
 
 
 @pytest.mark.django_db
@@ -141,3 +156,40 @@ def test_the_masks_export_has_a_manifest_and_the_command_writes_the_same(
         assert item["mask"] in archive.namelist() and item["image"] in archive.namelist()
         assert item["author"] == "owner" and len(item["sha256"]) == 64
     assert not list(tmp_path.glob("*.partial"))
+
+
+@pytest.mark.django_db
+def test_the_masks_export_holds_soft_and_binary_pngs_and_reimports_the_soft_one(
+    project, other_project, owner, client_for
+):
+    soft = np.zeros((48, 64), np.uint8)
+    soft[5:20, 5:30] = 200
+    soft[25:40, 10:50] = 100  # below the threshold: a doubt, not a defect
+    soft[30, 30] = 128  # exactly the threshold counts as defect
+    image, _ = add_image(project, png_bytes(make_image(1, (48, 64))), "soft.png", owner)
+    save_label(image, owner, "mask", png_bytes(soft), True, None)
+    hard, _ = add_image(project, png_bytes(make_image(2, (48, 64))), "hard.png", owner)
+    save_label(hard, owner, "mask", png_bytes(_mask(0)), False, None)
+
+    data = _download(client_for(owner), project, "masks")
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    items = {i["source_name"]: i for i in json.loads(archive.read("manifest.json"))["items"]}
+
+    def png(name):
+        return np.asarray(PILImage.open(io.BytesIO(archive.read(name))))
+
+    soft_item = items["soft.png"]
+    assert soft_item["soft"] and soft_item["binary_mask"] != soft_item["mask"]
+    assert np.array_equal(png(soft_item["mask"]), soft)
+    assert np.array_equal(png(soft_item["binary_mask"]), np.where(soft >= 128, 255, 0))
+    hard_item = items["hard.png"]
+    assert not hard_item["soft"] and hard_item["binary_mask"] == hard_item["mask"]
+    assert np.array_equal(png(hard_item["binary_mask"]), _mask(0))
+
+    # Read back, the soft PNG is the label; the binary copy pairs with no image.
+    report = import_zip(other_project, owner, data, mask_mode="soft")
+    assert report.errors == [] and report.images == 2
+    assert soft_item["binary_mask"] in report.ignored
+    again = Image.objects.get(project=other_project, sha256=image.sha256)
+    version = again.labels.get().current_version
+    assert version.is_soft and np.array_equal(np.asarray(PILImage.open(version.mask.path)), soft)

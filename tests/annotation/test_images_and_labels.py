@@ -1,3 +1,5 @@
+import io
+
 import numpy as np
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image as PILImage
@@ -121,3 +123,46 @@ def test_negative_labels_need_no_mask_and_inspectors_may_not_label(
     assert _save(client_for(inspector), image, kind="negative").status_code == 403
     response = _save(client_for(owner), image, kind="negative")
     assert response.status_code == 201 and response.json()["mask_url"] is None
+
+
+def test_two_tabs_saving_from_one_version_lose_nothing(annotator, owner, project):
+    """The same annotator in two browser tabs (two sessions) edits one image from v1."""
+    from rest_framework.test import APIClient
+
+    image = _image(project, owner)
+    first_tab, second_tab = APIClient(), APIClient()
+    for tab in (first_tab, second_tab):
+        assert tab.login(username="annotator", password="pw-12345678")
+    base = np.zeros((64, 64), np.uint8)
+    base[0:5, 0:5] = 255
+    v1 = _save(first_tab, image, base).json()["id"]
+    first_edit, second_edit = base.copy(), base.copy()
+    first_edit[10:20, 10:20] = 255
+    second_edit[40:50, 40:50] = 255
+
+    saved = _save(first_tab, image, first_edit, base=v1)
+    stale = _save(second_tab, image, second_edit, base=v1)
+    assert saved.status_code == 201
+    assert stale.status_code == 409 and stale.json()["code"] == "conflict"
+    current = stale.json()["current_version"]
+    assert current["id"] == saved.json()["id"] and current["parent"] == v1
+
+    # The second tab merges its stroke onto the current version and saves on top of it.
+    current_mask = np.asarray(PILImage.open(io.BytesIO(_bytes(second_tab, current["mask_url"]))))
+    merged = _save(second_tab, image, np.maximum(current_mask, second_edit), base=current["id"])
+    assert merged.status_code == 201 and merged.json()["parent"] == current["id"]
+    for version, mask in [
+        (v1, base),
+        (saved.json()["id"], first_edit),
+        (merged.json()["id"], np.maximum(first_edit, second_edit)),
+    ]:
+        detail = second_tab.get(f"/api/label-versions/{version}/").json()
+        assert detail["author"] == "annotator"
+        served = np.asarray(PILImage.open(io.BytesIO(_bytes(first_tab, detail["mask_url"]))))
+        assert np.array_equal(served, mask)
+
+
+def _bytes(client, url) -> bytes:
+    response = client.get(url)
+    assert response.status_code == 200
+    return b"".join(response.streaming_content)

@@ -202,3 +202,105 @@ def test_the_import_api_takes_a_via_project_and_a_category_field(project, owner,
     assert response.json()["labelled"] == 1
     version = Image.objects.get(project=project).labels.get().current_version
     assert np.asarray(PILImage.open(version.mask.path)).sum() // 255 == 30
+
+
+def _rle_doc(counts, size=(3, 4)):
+    segmentation = {"size": list(size), "counts": counts}
+    return _coco(
+        [{"id": 1, "file_name": "a.png"}],
+        [{"image_id": 1, "category_id": 1, "segmentation": segmentation}],
+    )
+
+
+def _other_size_rle() -> str:
+    return coco_mask.encode(np.asfortranarray(np.ones((5, 5), np.uint8)))["counts"].decode()
+
+
+@pytest.mark.parametrize(
+    ("counts", "reason"),
+    [
+        ([4, 1, 5], "runs cover 10 pixels, but a 4x3 image has 12"),
+        ([4, 1, 8], "runs cover 13 pixels"),
+        ([4, -1, 9], "negative run length"),
+        ([4, 1.5, 6.5], "whole numbers"),
+        (12, "a list of run lengths or a string"),
+        ("not rle!", "'t' at position 2 is not compressed RLE text"),
+        ("PP", "end in the middle of a number"),
+        ("@", "negative run length"),
+        (_other_size_rle(), "runs cover 25 pixels"),
+    ],
+    ids=["short", "long", "negative", "fractions", "number", "garbage", "cut", "sign", "other"],
+)
+def test_invalid_rle_is_refused_with_the_reason_instead_of_decoded(counts, reason):
+    (annotated,) = regions.parse(json.dumps(_rle_doc(counts)).encode())
+    with pytest.raises(regions.RegionsRejected, match=f"invalid RLE: .*{reason}"):
+        regions.rasterise(annotated.regions, 3, 4)
+
+
+def test_valid_compressed_rle_decodes_to_pycocotools_runs():
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        truth = (rng.random((13, 17)) < rng.random()).astype(np.uint8)
+        counts = coco_mask.encode(np.asfortranarray(truth))["counts"].decode()
+        runs = regions.rle_counts(counts)
+        column_major = np.repeat(np.arange(len(runs)) % 2, runs).reshape(17, 13).T
+        assert np.array_equal(column_major, truth)
+
+
+@pytest.mark.django_db
+def test_a_coco_zip_with_broken_rle_imports_the_rest_and_names_the_bad_item(project, owner):
+    truth = np.zeros((48, 64), np.uint8)
+    truth[10:20, 30:50] = 1
+    good = coco_mask.encode(np.asfortranarray(truth))
+    good["counts"] = good["counts"].decode()
+    doc = _coco(
+        [{"id": 1, "file_name": "good.png"}, {"id": 2, "file_name": "bad.png"}],
+        [
+            {"image_id": 1, "category_id": 1, "segmentation": good},
+            {
+                "image_id": 2,
+                "category_id": 1,
+                "segmentation": {"size": [48, 64], "counts": "garbage !"},
+            },
+        ],
+    )
+    archive = _zip(
+        {
+            "coco.json": json.dumps(doc).encode(),
+            "good.png": png_bytes(make_image(1, (48, 64))),
+            "bad.png": png_bytes(make_image(2, (48, 64))),
+        }
+    )
+    report = import_zip(project, owner, archive)
+    assert report.labelled == 1
+    ((name, reason),) = [(e["name"], e["reason"]) for e in report.errors]
+    assert name == "bad.png" and reason.startswith("invalid RLE:")
+    good_label = Image.objects.get(source_name="good.png").labels.get().current_version
+    assert np.array_equal(np.asarray(PILImage.open(good_label.mask.path)), truth * 255)
+    assert not Image.objects.get(source_name="bad.png").labels.exists()
+
+
+@pytest.mark.django_db
+def test_a_via_project_naming_a_missing_image_reports_it_and_imports_the_rest(project, owner):
+    rect = {"name": "rect", "x": 2, "y": 3, "width": 5, "height": 6}
+    doc = _via(
+        {
+            "a": _entry("a.png", rect),
+            "g": _entry("gone.png", rect),
+            "c": _entry("clean.png"),
+        }
+    )
+    archive = _zip(
+        {
+            "via.json": json.dumps(doc).encode(),
+            "a.png": png_bytes(make_image(1)),
+            "clean.png": png_bytes(make_image(2)),
+        }
+    )
+    report = import_zip(project, owner, archive)
+    assert report.errors == [
+        {"name": "gone.png", "reason": "named in the annotation file, not found"}
+    ]
+    assert (report.images, report.labelled, report.negatives) == (2, 1, 1)
+    version = Image.objects.get(source_name="a.png").labels.get().current_version
+    assert np.asarray(PILImage.open(version.mask.path)).sum() // 255 == 30
