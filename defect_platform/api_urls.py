@@ -249,6 +249,11 @@ urlpatterns = [
         name="api-project-audit-reports",
     ),
     path(
+        "projects/<int:project_pk>/audit/ties/",
+        audit_api.ProjectAuditTiesView.as_view(),
+        name="api-project-audit-ties",
+    ),
+    path(
         "projects/<int:project_pk>/diagnosis/",
         audit_api.ProjectDiagnosisView.as_view(),
         name="api-project-diagnosis",

@@ -9,7 +9,17 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from defect_platform.core.access import can, get_project_for_user
-from inspection import audit, audit_api, placement, services, station_state, triggering, verdicts
+from inspection import (
+    audit,
+    audit_api,
+    audit_csv,
+    audit_queue,
+    placement,
+    services,
+    station_state,
+    triggering,
+    verdicts,
+)
 from inspection.access import (
     get_record_for_user,
     get_station_for_user,
@@ -234,7 +244,9 @@ class RecordDecisionsView(APIView):
 
 class ReviewQueueView(APIView):
     """What to judge next: every NG and a sample of OK objects (the project's
-    audit_ok_sample) you have not judged. `?blind=1` leaves the model's verdict out."""
+    audit_ok_sample) you have not judged and that still need a judgement: one inspector's,
+    or two different inspectors' for the double-inspection sample (audit_double_sample).
+    `?blind=1` leaves the model's verdict out."""
 
     @extend_schema(
         parameters=[
@@ -251,7 +263,8 @@ class ReviewQueueView(APIView):
         blind = request.query_params.get("blind") in ("1", "true")
         visible = visible_project_ids(request.user)
         items = []
-        for record in audit.review_queue(request.user, records):
+        for queued in audit_queue.review_queue(request.user, records):
+            record = queued.record
             item = {
                 "id": record.pk,
                 "captured_at": record.captured_at,
@@ -260,6 +273,9 @@ class ReviewQueueView(APIView):
                 "projects": [
                     p.pk for p in record.projects.all() if visible is None or p.pk in visible
                 ],
+                "double_inspection": queued.double_inspection,
+                "judgements": queued.judgements,
+                "judgements_needed": queued.judgements_needed,
             }
             if not blind:
                 item["verdict"] = verdicts.visible_to(record.result, visible)
@@ -272,7 +288,10 @@ class ProjectAuditView(APIView):
     precision, recall, kappa), inspectors against each other (pairwise and Fleiss' kappa),
     the share of unsure objects and the defect prevalence seen on the line."""
 
-    @extend_schema(parameters=audit_api.SCOPE, responses={200: OpenApiTypes.OBJECT})
+    renderer_classes = audit_csv.RENDERERS
+
+    @extend_schema(parameters=audit_api.FIGURE, responses={200: OpenApiTypes.OBJECT})
     def get(self, request, project_pk):
         project, records = audit_api.audit_scope(request, project_pk)
-        return Response(audit.report(project, records))
+        body = audit.report(project, records)
+        return audit_csv.respond(request, project, body, audit_csv.REPORT)

@@ -1,9 +1,8 @@
-"""Inspector decisions on inspected objects, the review queue, and the model-against-inspector
-figures per defect type (the arithmetic lives in audit_metrics.py)."""
+"""Inspector decisions on inspected objects and the model-against-inspector figures per defect
+type (the arithmetic lives in audit_metrics.py; what to judge next in audit_queue.py)."""
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -57,31 +56,6 @@ def decide(
             )
             for pk, value in sorted(decisions.items())
         ]
-
-
-def sampled(record_id: int, share: float) -> bool:
-    """Whether an OK record is in the audit sample: a stable draw from its id, so every
-    inspector and every page load sees the same sample."""
-    digest = hashlib.sha256(f"audit-{record_id}".encode()).digest()
-    return int.from_bytes(digest[:4], "big") / 2**32 < share
-
-
-def review_queue(user, records, limit: int = 50) -> list[InspectionRecord]:
-    """Every NG and the sampled OK records the user may judge and has not judged yet."""
-    decided = InspectorDecision.objects.filter(inspector=user).values("record_id")
-    out = []
-    for record in records.exclude(pk__in=decided).prefetch_related("projects").order_by("-pk"):
-        projects = [p for p in record.projects.all() if can(user, p, "decide")]
-        if not projects:
-            continue
-        if record.verdict == "ok" and not any(
-            sampled(record.pk, p.audit_ok_sample) for p in projects
-        ):
-            continue
-        out.append(record)
-        if len(out) >= limit:
-            break
-    return out
 
 
 def latest_decisions(records, project_id: int) -> dict[int, dict]:

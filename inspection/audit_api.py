@@ -1,14 +1,13 @@
 """Audit figures beyond the per-project report (api.py): human-level diagnosis, prevalence,
-daily trends, the disagreement gallery and its way into labeling, shift and lot reports.
+daily trends, the disagreement gallery and its way into labeling, shift and lot reports, and
+the supervisors' queue of ties.
 
 Every view reads `?station=&since=&until=` the same way (audit_scope) and needs the "inspect"
-capability in the project, like the report itself.
+capability in the project, like the report itself (the ties: "adjudicate"). Every figure
+answers `?format=csv` too (audit_csv.py).
 """
 
 from __future__ import annotations
-
-import csv
-import io
 
 from django.http import Http404
 from django.utils import timezone
@@ -17,12 +16,11 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
-from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from defect_platform.core.access import can, get_project_for_user
-from inspection import audit_diagnosis, audit_labeling, audit_reports
+from inspection import audit_csv, audit_diagnosis, audit_labeling, audit_queue, audit_reports
 from inspection.access import get_station_for_user, records_for_user
 
 SCOPE = [
@@ -30,6 +28,7 @@ SCOPE = [
     OpenApiParameter("since", OpenApiTypes.DATETIME, required=False, description="inclusive"),
     OpenApiParameter("until", OpenApiTypes.DATETIME, required=False, description="exclusive"),
 ]
+FIGURE = [*SCOPE, audit_csv.FORMAT]
 
 
 def _moment(params, key: str):
@@ -73,40 +72,52 @@ class ProjectDiagnosisView(APIView):
     training and validation error (images) and production error (objects against the
     inspectors' consensus) side by side, and the gap that dominates, in plain words."""
 
-    @extend_schema(parameters=SCOPE, responses={200: OpenApiTypes.OBJECT})
+    renderer_classes = audit_csv.RENDERERS
+
+    @extend_schema(parameters=FIGURE, responses={200: OpenApiTypes.OBJECT})
     def get(self, request, project_pk):
         project, records = audit_scope(request, project_pk)
-        return Response(audit_diagnosis.diagnose(project, records))
+        body = audit_diagnosis.diagnose(project, records)
+        return audit_csv.respond(request, project, body, audit_csv.DIAGNOSIS)
 
 
 class ProjectPrevalenceView(APIView):
     """Defect share on the line (inspector-confirmed, weighted for the OK sample) beside the
     training set's, and precision, recall, false-reject and escape rates re-weighted to it."""
 
-    @extend_schema(parameters=SCOPE, responses={200: OpenApiTypes.OBJECT})
+    renderer_classes = audit_csv.RENDERERS
+
+    @extend_schema(parameters=FIGURE, responses={200: OpenApiTypes.OBJECT})
     def get(self, request, project_pk):
         project, records = audit_scope(request, project_pk)
-        return Response(audit_diagnosis.prevalence_report(project, records))
+        body = audit_diagnosis.prevalence_report(project, records)
+        return audit_csv.respond(request, project, body, audit_csv.PREVALENCE)
 
 
 class ProjectAuditTrendsView(APIView):
     """Per local day: objects, NG rate, judged objects, agreement of model and inspectors."""
 
-    @extend_schema(parameters=SCOPE, responses={200: OpenApiTypes.OBJECT})
+    renderer_classes = audit_csv.RENDERERS
+
+    @extend_schema(parameters=FIGURE, responses={200: OpenApiTypes.OBJECT})
     def get(self, request, project_pk):
         project, records = audit_scope(request, project_pk)
-        return Response(audit_reports.daily_trends(project, records))
+        body = audit_reports.daily_trends(project, records)
+        return audit_csv.respond(request, project, body, audit_csv.TRENDS)
 
 
 class ProjectDisagreementsView(APIView):
     """Judged objects where the model and the inspectors' consensus disagree, newest first,
     with their view images (image_url null where the retention policy removed it)."""
 
-    @extend_schema(parameters=SCOPE, responses={200: OpenApiTypes.OBJECT})
+    renderer_classes = audit_csv.RENDERERS
+
+    @extend_schema(parameters=FIGURE, responses={200: OpenApiTypes.OBJECT})
     def get(self, request, project_pk):
         project, records = audit_scope(request, project_pk)
         body = audit_labeling.disagreements(project, records)
-        return Response(body | {"can_send": may_send(request.user, project)})
+        body |= {"can_send": may_send(request.user, project)}
+        return audit_csv.respond(request, project, body, audit_csv.DISAGREEMENTS)
 
 
 def may_send(user, project) -> bool:
@@ -139,41 +150,14 @@ class SendToLabelingView(APIView):
         return Response(audit_labeling.send_to_labeling(project, request.user, records, ids))
 
 
-class CSVRenderer(BaseRenderer):
-    media_type = "text/csv"
-    format = "csv"
-    charset = "utf-8"
-
-    def render(self, data, accepted_media_type=None, renderer_context=None):
-        out = io.StringIO()
-        writer = csv.writer(out)
-        if isinstance(data, dict) and "rows" in data:
-            writer.writerow(data["columns"])
-            for row in data["rows"]:
-                writer.writerow([_cell(row.get(c)) for c in data["columns"]])
-        else:  # an error body
-            writer.writerow(["detail"])
-            writer.writerow([(data or {}).get("detail", "")])
-        return out.getvalue().encode()
-
-
-def _cell(value):
-    return f"{value:.4f}" if isinstance(value, float) else ("" if value is None else value)
-
-
 class ProjectAuditReportView(APIView):
     """Per shift (fixed 8-hour windows of local time: 06-14, 14-22, 22-06) or per lot:
-    objects, NG rates, escapes found by inspectors, false rejects, agreement.
-    `?format=csv` answers a CSV file."""
+    objects, NG rates, escapes found by inspectors, false rejects, agreement."""
 
-    renderer_classes = [JSONRenderer, CSVRenderer]
+    renderer_classes = audit_csv.RENDERERS
 
     @extend_schema(
-        parameters=[
-            *SCOPE,
-            OpenApiParameter("by", str, enum=["shift", "lot"], required=False),
-            OpenApiParameter("format", str, enum=["json", "csv"], required=False),
-        ],
+        parameters=[*FIGURE, OpenApiParameter("by", str, enum=["shift", "lot"], required=False)],
         responses={200: OpenApiTypes.OBJECT},
     )
     def get(self, request, project_pk):
@@ -181,9 +165,20 @@ class ProjectAuditReportView(APIView):
         by = request.query_params.get("by", "shift")
         if by not in ("shift", "lot"):
             raise ValidationError({"by": "Group by `shift` or `lot`."})
-        report = audit_reports.grouped(project, records, by)
-        headers = {}
-        if request.accepted_renderer.format == "csv":
-            name = f"audit-{project.slug or project.pk}-by-{by}.csv"
-            headers["Content-Disposition"] = f'attachment; filename="{name}"'
-        return Response(report, headers=headers)
+        body = audit_reports.grouped(project, records, by)
+        return audit_csv.respond(request, project, body, audit_csv.grouped(by))
+
+
+class ProjectAuditTiesView(APIView):
+    """The supervisors' queue: objects whose inspectors tie on this defect type (as many say
+    one thing as another, so the consensus is unsure) and that no supervisor has adjudicated,
+    newest first. Settle one with POST /api/records/<id>/decisions/ and `adjudicate: true`."""
+
+    renderer_classes = audit_csv.RENDERERS
+
+    @extend_schema(parameters=FIGURE, responses={200: OpenApiTypes.OBJECT})
+    def get(self, request, project_pk):
+        project = get_project_for_user(request.user, project_pk, "adjudicate")
+        records = narrow(request.user, records_for_user(request.user), request.query_params)
+        body = audit_queue.ties(project, records)
+        return audit_csv.respond(request, project, body, audit_csv.TIES)

@@ -15,14 +15,19 @@ PRESENT, ABSENT, UNSURE = "present", "absent", "unsure"
 CHOICES = (PRESENT, ABSENT, UNSURE)
 
 
+def is_tie(decisions: list[str]) -> bool:
+    """Whether the two most frequent decisions are equally frequent (1-1, 2-2, 1-1-1...)."""
+    counts = Counter(decisions).most_common(2)
+    return len(counts) == 2 and counts[0][1] == counts[1][1]
+
+
 def consensus(decisions: list[str], adjudicated: str | None = None) -> str:
     """Majority of the decisions; a tie (or no decision) is unsure unless adjudicated."""
     if adjudicated:
         return adjudicated
-    counts = Counter(decisions).most_common()
-    if not counts or (len(counts) > 1 and counts[0][1] == counts[1][1]):
+    if not decisions or is_tie(decisions):
         return UNSURE
-    return counts[0][0]
+    return Counter(decisions).most_common(1)[0][0]
 
 
 def confusion(model: list[bool], truth: list[str]) -> dict:

@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from defect_platform.core.access import get_scoped
-from inspection import audit_api, challenger
+from inspection import audit_api, audit_csv, challenger
 from inspection.models import Replay
 from training import services as training_services
 from training.models import ModelVersion
@@ -87,7 +87,10 @@ class ProjectChallengerView(APIView):
     """The shadow candidates' recorded verdicts against production and the inspectors, over
     a station and time range (`station`, `since`, `until`), with a recommendation."""
 
-    @extend_schema(parameters=audit_api.SCOPE, responses={200: OpenApiTypes.OBJECT})
+    renderer_classes = audit_csv.RENDERERS
+
+    @extend_schema(parameters=audit_api.FIGURE, responses={200: OpenApiTypes.OBJECT})
     def get(self, request, project_pk):
         project, records = audit_api.audit_scope(request, project_pk)
-        return Response(challenger.shadow_report(project, records))
+        body = challenger.shadow_report(project, records)
+        return audit_csv.respond(request, project, body, audit_csv.CHALLENGER)

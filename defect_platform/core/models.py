@@ -49,6 +49,12 @@ class Project(models.Model):
         help_text="share of OK verdicts sent to inspectors for review (all NG go), so escapes "
         "get measured",
     )
+    audit_double_sample = models.FloatField(
+        default=0.1,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="share of reviewed objects that two different inspectors judge (the others "
+        "leave the review queue after one), to measure inspector-vs-inspector agreement",
+    )
     overlap = models.PositiveSmallIntegerField(
         default=1,
         validators=[MinValueValidator(1), MaxValueValidator(10)],

@@ -23,6 +23,7 @@ class ProjectSerializer(serializers.ModelSerializer):
             "resize_policy",
             "miss_cost",
             "audit_ok_sample",
+            "audit_double_sample",
             "overlap",
             "created_at",
             "my_role",

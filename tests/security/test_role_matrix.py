@@ -197,6 +197,8 @@ ROWS = [
         403,
     ),
     ("GET", "api-project-audit-reports", "project", INSPECTORS, 403),
+    # Settling ties is the supervisors' job; the rest of the inspecting roles may not.
+    ("GET", "api-project-audit-ties", "project", {"supervisor"}, 403),
     ("GET", "api-project-diagnosis", "project", INSPECTORS, 403),
     ("GET", "api-project-prevalence", "project", INSPECTORS, 403),
     ("GET", "project-list", "none", ANY_USER, None),
