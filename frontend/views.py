@@ -89,6 +89,8 @@ def placement(request):
 def audit(request):
     records = records_for_user(request.user).select_related("station")[:200]
     projects = [p for p in projects_for_user(request.user) if can(request.user, p, "inspect")]
+    for project in projects:
+        project.can_adjudicate = can(request.user, project, "adjudicate")
     return render(request, "frontend/audit.html", {"records": records, "projects": projects})
 
 

@@ -124,6 +124,40 @@ def test_the_audit_dashboard_draws_its_figures_and_gallery(login):
     assert admin.locator(f"{box} .prevalence-table tbody tr").count() == 5
     assert admin.locator(f"{box} .diagnosis-table tbody tr").count() == 5
 
+    # The charts show the API's figures: the confusion cells hold its counts, the error-gap
+    # chart a bar for each error the diagnosis could compute.
+    report = admin.request.get(f"/api/projects/{project}/audit/").json()
+    for key in ("tp", "fp", "fn", "tn"):
+        cell = admin.text_content(f'{box} .confusion-chart g[data-cell="{key}"] .count')
+        assert int(cell) == report["confusion"][key], key
+    diagnosis = admin.request.get(f"/api/projects/{project}/diagnosis/").json()
+    computed = sum(v is not None for v in diagnosis["errors"].values())
+    assert admin.locator(f"{box} .gap-chart rect").count() == computed >= 1
+    fleiss = report["inspectors"]["fleiss_kappa"]
+    shown = admin.locator(f"{box} dt", has_text="Fleiss").locator("xpath=following-sibling::dd[1]")
+    assert shown.text_content() == ("–" if fleiss is None else f"{fleiss:.2f}")
+    assert "No shadow candidate" in admin.text_content(f"{box} .challenger")
+    links = admin.locator(f"{box} .csv-link")
+    assert links.count() == 6
+    csv = admin.request.get(links.first.get_attribute("href"))
+    assert csv.headers["content-type"].startswith("text/csv")
+    assert len(csv.text().splitlines()) >= 2  # a header and the model's row
+
+    # A tie: the inspector and the supervisor split on a fourth object. The supervisor sees
+    # it under "Ties to settle" and settles it in one click.
+    tied = _inspect(admin, project, 304)
+    _decide(login("inspector"), tied["id"], project, "present")
+    supervisor = login("supervisor")
+    _decide(supervisor, tied["id"], project, "absent")
+    supervisor.goto("/audit/")
+    supervisor.wait_for_selector(f"{box}[data-loaded]")
+    row = supervisor.locator(f'{box} .ties-table tr[data-record="{tied["id"]}"]')
+    assert "present" in row.text_content() and "absent" in row.text_content()
+    row.get_by_role("button", name="absent").click()
+    row.wait_for(state="detached")
+    ties = supervisor.request.get(f"/api/projects/{project}/audit/ties/").json()
+    assert all(t["record"] != tied["id"] for t in ties["results"])
+
     item = admin.locator(f'{box} .disagreements li[data-record="{objects[0]["id"]}"]')
     assert item.count() == 1
     image = item.locator("img").first

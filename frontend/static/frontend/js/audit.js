@@ -2,7 +2,10 @@
 // against the inspectors' consensus, the diagnosis, prevalence, trends and disagreements.
 import { api } from "./api.js";
 import { toast } from "./toast.js";
-import { pct, renderDiagnosis, renderGallery, renderPrevalence, renderTrends, sendToLabeling } from "./audit_figures.js";
+import {
+  pct, renderChallenger, renderConfusion, renderCsvLinks, renderDiagnosis, renderGallery,
+  renderPrevalence, renderTrends, sendToLabeling,
+} from "./audit_figures.js";
 
 const root = document.getElementById("audit");
 const body = document.querySelector("#queue tbody");
@@ -34,6 +37,36 @@ async function decide(item, payload, row) {
   }
 }
 
+const projectNames = Object.fromEntries(
+  [...document.querySelectorAll(".audit-project")].map((box) => [box.dataset.project, box.dataset.name]),
+);
+
+// An object checked for several defect types: a choice per type, saved together (types left
+// open stay undecided).
+function typeChoices(item, row) {
+  const wrap = document.createElement("span");
+  wrap.className = "decide-types";
+  const selects = item.projects.map((project) => {
+    const name = projectNames[project] || `defect type ${project}`;
+    const select = document.createElement("select");
+    select.dataset.project = project;
+    select.setAttribute("aria-label", name);
+    select.append(new Option(`${name}: …`, ""));
+    for (const value of ["present", "absent", "unsure"]) select.append(new Option(`${name}: ${value}`, value));
+    wrap.append(select);
+    return select;
+  });
+  wrap.append(button("Save", () => {
+    const chosen = selects.filter((s) => s.value).map((s) => [s.dataset.project, s.value]);
+    if (!chosen.length) {
+      toast("Choose present, absent or unsure for at least one defect type.", "error");
+      return;
+    }
+    decide(item, { decisions: Object.fromEntries(chosen) }, row);
+  }));
+  return wrap;
+}
+
 async function loadQueue() {
   const data = await api(`/api/review-queue/${blind.checked ? "?blind=1" : ""}`);
   body.replaceChildren();
@@ -41,15 +74,19 @@ async function loadQueue() {
   for (const item of data.results) {
     const row = document.createElement("tr");
     row.dataset.record = item.id;
-    cell(row, String(item.id));
+    // A double-inspection object stays queued until a second inspector has judged it.
+    cell(row, item.double_inspection ? `${item.id} (double: ${item.judgements} of ${item.judgements_needed})` : String(item.id));
     cell(row, new Date(item.captured_at).toLocaleString());
     cell(row, item.serial || "–");
     cell(row, item.verdict ? item.verdict.verdict.toUpperCase() : "hidden");
     const actions = document.createElement("span");
     if (!blind.checked) actions.append(button("Confirm", () => decide(item, { confirm: true }, row)));
-    for (const value of ["present", "absent", "unsure"]) {
-      const decisions = Object.fromEntries(item.projects.map((p) => [p, value]));
-      actions.append(button(value, () => decide(item, { decisions }, row)));
+    if (item.projects.length === 1) {
+      for (const value of ["present", "absent", "unsure"]) {
+        actions.append(button(value, () => decide(item, { decisions: { [item.projects[0]]: value } }, row)));
+      }
+    } else {
+      actions.append(typeChoices(item, row));
     }
     cell(row, actions);
     body.append(row);
@@ -89,6 +126,8 @@ function facts(box, r) {
     "Inspectors agree": r.inspectors.pairs.length
       ? pct(r.inspectors.pairs.reduce((s, p) => s + p.agreement, 0) / r.inspectors.pairs.length)
       : "–",
+    "Kappa, inspector pairs": kappas(r.inspectors.pairs),
+    "Fleiss' kappa, all inspectors": r.inspectors.fleiss_kappa === null ? "–" : r.inspectors.fleiss_kappa.toFixed(2),
     "Unsure decisions": pct(a.unsure_decision_share),
     "Unsure objects": pct(r.unsure_share),
     "Recall, unsure as defect / as none": `${pct(a.unsure_as_present.recall)} / ${pct(a.unsure_as_absent.recall)}`,
@@ -103,16 +142,62 @@ function facts(box, r) {
   }
 }
 
+// Objects the inspectors split on, for a supervisor to settle (an adjudication).
+function renderTies(box, ties) {
+  const tbody = box.querySelector(".ties-table tbody");
+  tbody.replaceChildren();
+  box.querySelector(".ties-empty").hidden = ties.results.length > 0;
+  for (const tie of ties.results) {
+    const row = document.createElement("tr");
+    row.dataset.record = tie.record;
+    cell(row, String(tie.record));
+    cell(row, new Date(tie.captured_at).toLocaleString());
+    cell(row, tie.model ?? "–");
+    cell(row, Object.entries(tie.decisions).map(([who, said]) => `${who}: ${said}`).join(", "));
+    const actions = document.createElement("span");
+    for (const value of ["present", "absent", "unsure"]) {
+      actions.append(button(value, () => settle(box, tie.record, value)));
+    }
+    cell(row, actions);
+    tbody.append(row);
+  }
+}
+
+async function settle(box, record, value) {
+  try {
+    await api(`/api/records/${record}/decisions/`, {
+      method: "POST", body: { decisions: { [box.dataset.project]: value }, adjudicate: true },
+    });
+    toast(`Object ${record} settled: ${value}.`);
+    await loadFigures();
+  } catch (error) {
+    toast(error.message, "error");
+  }
+}
+
+// Each pair of inspectors' kappa (over the objects both judged), as "min to max (n pairs)".
+function kappas(pairs) {
+  const values = pairs.map((p) => p.kappa).filter((k) => k !== null);
+  if (!values.length) return "–";
+  if (values.length === 1) return values[0].toFixed(2);
+  return `${Math.min(...values).toFixed(2)} to ${Math.max(...values).toFixed(2)} (${values.length} pairs)`;
+}
+
 async function loadProject(box, query) {
   const base = `/api/projects/${box.dataset.project}`;
-  const [report, diagnosis, prevalence, trends, gallery] = await Promise.all([
+  const [report, diagnosis, prevalence, trends, gallery, challenger] = await Promise.all([
     api(`${base}/audit/?${query}`),
     api(`${base}/diagnosis/?${query}`),
     api(`${base}/prevalence/?${query}`),
     api(`${base}/audit/trends/?${query}`),
     api(`${base}/audit/disagreements/?${query}`),
+    api(`${base}/challenger/?${query}`),
   ]);
   facts(box, report);
+  if (box.dataset.adjudicate) renderTies(box, await api(`${base}/audit/ties/?${query}`));
+  renderConfusion(box, report.confusion);
+  renderChallenger(box, challenger);
+  renderCsvLinks(box, query);
   renderDiagnosis(box, diagnosis);
   renderPrevalence(box, prevalence);
   renderTrends(box, trends);

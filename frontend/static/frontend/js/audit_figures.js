@@ -1,8 +1,9 @@
-// Audit figures of one defect type: diagnosis, prevalence, daily trends and the
-// disagreement gallery (with its way into labeling). Each takes the project box and the
-// API's answer; nothing here fetches except the send button.
+// Audit figures of one defect type: confusion, diagnosis with the error gaps, prevalence,
+// daily trends, champion and challenger, and the disagreement gallery (with its way into
+// labeling). Each takes the project box and the API's answer; nothing here fetches except the
+// send button.
 import { api } from "./api.js";
-import { lineChart } from "./charts.js";
+import { barChart, confusionChart, lineChart } from "./charts.js";
 import { toast } from "./toast.js";
 
 export function pct(x) { return x === null || x === undefined ? "–" : `${(100 * x).toFixed(1)} %`; }
@@ -27,6 +28,16 @@ export function renderDiagnosis(box, d) {
   row(body, ["Model, validation images", pct(d.errors.validation), m ? `${m.validation_images} images` : "no model"]);
   row(body, ["Model on the line (objects)", pct(d.errors.production), `${d.production.objects_decided} objects judged`]);
   row(body, ["Inspectors disagree", pct(human.disagreement), `${human.disagreeing_objects} of ${human.objects_with_several_inspectors} objects`]);
+  // The gaps between these bars are the diagnosis: avoidable bias (human → training),
+  // variance (training → validation), data mismatch (validation → line).
+  const gaps = box.querySelector(".gap-chart");
+  barChart(gaps, [
+    { label: "human error", value: d.errors.human, className: "human" },
+    { label: "model, training images", value: d.errors.training },
+    { label: "model, validation images", value: d.errors.validation },
+    { label: "model on the line", value: d.errors.production, className: "production" },
+  ], { max: 0.05, format: pct });
+  gaps.dataset.bars = String(gaps.querySelectorAll("rect").length);
   const verdict = box.querySelector(".diagnosis");
   verdict.className = `verdict-box diagnosis verdict-${d.diagnosis.outcome}`;
   verdict.dataset.outcome = d.diagnosis.outcome;
@@ -37,6 +48,72 @@ export function renderDiagnosis(box, d) {
   advice.textContent = d.diagnosis.advice;
   verdict.append(strong, advice);
   box.querySelector(".levels").textContent = d.levels;
+}
+
+export function renderConfusion(box, counts) {
+  const svg = box.querySelector(".confusion-chart");
+  confusionChart(svg, counts);
+  svg.dataset.objects = String(counts.tp + counts.fp + counts.fn + counts.tn);
+}
+
+// The shadow candidates' verdicts beside production's, against the inspectors.
+export function renderChallenger(box, c) {
+  const out = box.querySelector(".challenger");
+  out.replaceChildren();
+  const versions = Object.entries(c.versions);
+  if (!versions.length) {
+    const none = document.createElement("p");
+    none.className = "muted";
+    none.textContent = "No shadow candidate ran in this range. Set one on the model's page to judge it on the line before promotion.";
+    out.append(none);
+    return;
+  }
+  for (const [version, figures] of versions) {
+    const table = document.createElement("table");
+    table.className = "table challenger-table";
+    table.dataset.version = version;
+    const head = document.createElement("thead");
+    head.innerHTML = "<tr><th></th><th>Production</th><th></th></tr>";
+    head.querySelector("th:last-child").textContent = `Candidate v${version}`;
+    const body = document.createElement("tbody");
+    const [p, k] = [figures.champion, figures.challenger];
+    row(body, ["Objects (inspector-judged)", `${figures.objects} (${figures.inspector_judged})`, ""]);
+    row(body, ["Agree with each other", pct(figures.agreement), ""]);
+    row(body, ["Precision", pct(p.precision), pct(k.precision)]);
+    row(body, ["Recall", pct(p.recall), pct(k.recall)]);
+    row(body, ["Missed defects", String(p.fn), String(k.fn)]);
+    row(body, ["False rejects", String(p.fp), String(k.fp)]);
+    table.append(head, body);
+    const advice = document.createElement("div");
+    const outcome = figures.recommend_promotion === null ? "insufficient_data" : figures.recommend_promotion ? "near_human_level" : "keep";
+    advice.className = `verdict-box verdict-${outcome}`;
+    advice.textContent = figures.advice;
+    out.append(table, advice);
+  }
+}
+
+// CSV of every figure shown for this defect type, over the same range.
+export function renderCsvLinks(box, query) {
+  const base = `/api/projects/${box.dataset.project}`;
+  const links = {
+    "model vs inspectors": `${base}/audit/`,
+    diagnosis: `${base}/diagnosis/`,
+    prevalence: `${base}/prevalence/`,
+    trends: `${base}/audit/trends/`,
+    disagreements: `${base}/audit/disagreements/`,
+    challenger: `${base}/challenger/`,
+  };
+  const out = box.querySelector(".csv-links");
+  out.replaceChildren("CSV:");
+  for (const [name, url] of Object.entries(links)) {
+    const params = new URLSearchParams(query);
+    params.set("format", "csv");
+    const a = document.createElement("a");
+    a.href = `${url}?${params}`;
+    a.textContent = name;
+    a.className = "csv-link";
+    out.append(" ", a);
+  }
 }
 
 export function renderPrevalence(box, p) {

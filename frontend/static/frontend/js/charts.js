@@ -36,3 +36,53 @@ export function lineChart(svg, series, { xLabel = "", yLabel = "", xRange, yRang
     if (pts.length) svg.append(el("polyline", { points: pts.join(" "), class: `line ${s.className || ""}` }));
   }
 }
+
+// bars: [{label, value (0..1 or null), note}], drawn as horizontal bars on a 0..max scale.
+export function barChart(svg, bars, { max = 1, format = (v) => v.toFixed(2) } = {}) {
+  const [W, rowH, L, R, T] = [480, 28, 190, 60, 6];
+  svg.replaceChildren();
+  svg.setAttribute("viewBox", `0 0 ${W} ${T * 2 + rowH * bars.length}`);
+  const top = Math.max(max, ...bars.map((b) => b.value ?? 0)) || 1;
+  bars.forEach((bar, i) => {
+    const y = T + i * rowH;
+    svg.append(el("text", { x: L - 8, y: y + rowH / 2 + 4, "text-anchor": "end", class: "tick" }, bar.label));
+    if (bar.value === null || bar.value === undefined) {
+      svg.append(el("text", { x: L, y: y + rowH / 2 + 4, class: "tick muted" }, "no data"));
+      return;
+    }
+    const width = Math.max(1, (bar.value / top) * (W - L - R));
+    const rect = el("rect", { x: L, y: y + 4, width, height: rowH - 8, class: `bar ${bar.className || ""}` });
+    rect.append(el("title", {}, `${bar.label}: ${format(bar.value)}${bar.note ? ` (${bar.note})` : ""}`));
+    svg.append(rect);
+    svg.append(el("text", { x: L + width + 6, y: y + rowH / 2 + 4, class: "tick" }, format(bar.value)));
+  });
+}
+
+// A 2x2 confusion matrix (model rows against inspector columns), cells shaded by count.
+export function confusionChart(svg, c) {
+  const [L, T, cell] = [96, 34, 72];
+  svg.replaceChildren();
+  svg.setAttribute("viewBox", `0 0 ${L + 2 * cell + 8} ${T + 2 * cell + 8}`);
+  const most = Math.max(1, c.tp, c.fp, c.fn, c.tn);
+  svg.append(el("text", { x: L + cell, y: 12, "text-anchor": "middle", class: "tick" }, "inspectors"));
+  [["defect", 0], ["none", 1]].forEach(([name, col]) => {
+    svg.append(el("text", { x: L + cell * col + cell / 2, y: T - 6, "text-anchor": "middle", class: "tick" }, name));
+  });
+  [["model NG", 0], ["model OK", 1]].forEach(([name, row]) => {
+    svg.append(el("text", { x: L - 8, y: T + cell * row + cell / 2 + 4, "text-anchor": "end", class: "tick" }, name));
+  });
+  const cells = [["tp", 0, 0, "agree"], ["fp", 0, 1, "false reject"], ["fn", 1, 0, "escape"], ["tn", 1, 1, "agree"]];
+  for (const [key, row, col, meaning] of cells) {
+    const group = el("g", { "data-cell": key });
+    const x = L + col * cell;
+    const y = T + row * cell;
+    group.append(el("rect", {
+      x, y, width: cell - 2, height: cell - 2,
+      class: `cell ${row === col ? "cell-agree" : "cell-disagree"}`,
+      "fill-opacity": (0.15 + 0.85 * (c[key] / most)).toFixed(2),
+    }));
+    group.append(el("text", { x: x + cell / 2, y: y + cell / 2 + 2, "text-anchor": "middle", class: "count" }, String(c[key])));
+    group.append(el("text", { x: x + cell / 2, y: y + cell / 2 + 18, "text-anchor": "middle", class: "tick" }, meaning));
+    svg.append(group);
+  }
+}
