@@ -105,6 +105,7 @@ def job_detail(request, pk):
         "validation": (version.metrics.get("validation") if version else None) or {},
         "worst": worst_images(version.metrics) if version else [],
         "can_train": can(request.user, job.project, "train"),
+        "can_export": can(request.user, job.project, "import"),
     }
     return render(request, "frontend/job_detail.html", context)
 

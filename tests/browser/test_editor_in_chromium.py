@@ -68,6 +68,10 @@ def _stroke(page, *points: tuple[float, float]) -> None:
 def _stored(page, image: int) -> tuple[dict, np.ndarray | None]:
     """The admin's current version of the image's label, and its mask as an HxW array."""
     page.wait_for_function(SAVED, timeout=15_000)
+    return _stored_for(page, image)
+
+
+def _stored_for(page, image: int) -> tuple[dict, np.ndarray | None]:
     labels = page.request.get(f"/api/images/{image}/labels/").json()
     version = next(label for label in labels if label["annotator"] == "admin")["current_version"]
     if not version["mask_url"]:
@@ -76,7 +80,7 @@ def _stored(page, image: int) -> tuple[dict, np.ndarray | None]:
     return version, np.asarray(Image.open(io.BytesIO(png)).convert("L"))
 
 
-def _overlay_alpha(page, x: int, y: int) -> int:
+def _overlay_rgba(page, x: int, y: int) -> list[int]:
     return page.evaluate(
         """async ([x, y]) => {
           // Edits are drawn on the next animation frame: read after it has run.
@@ -86,10 +90,14 @@ def _overlay_alpha(page, x: int, y: int) -> int:
             return dx >= 0 && dy >= 0 && dx < c.width && dy < c.height;
           });
           const [dx, dy] = [x - tile.dataset.x, y - tile.dataset.y];
-          return tile.getContext('2d').getImageData(dx, dy, 1, 1).data[3];
+          return [...tile.getContext('2d').getImageData(dx, dy, 1, 1).data];
         }""",
         [x, y],
     )
+
+
+def _overlay_alpha(page, x: int, y: int) -> int:
+    return _overlay_rgba(page, x, y)[3]
 
 
 def test_a_soft_brush_sets_its_value_where_passes_overlap_and_survives_a_reload(page):
@@ -210,6 +218,9 @@ def test_edits_made_while_the_server_is_unreachable_survive_a_closed_tab(page):
     _stroke(page, (60, 100), (300, 100))
     key = f"admin:{image}"
     page.wait_for_function(DRAFT_STORED, arg=key, timeout=10_000)
+    # The closing tab's last request may leave once the page is gone, outside the emulated
+    # network cut; without its CSRF token the server refuses it, as if it never arrived.
+    page.evaluate("document.cookie = 'csrftoken=; max-age=0; path=/'")
     page.close()
     page.context.set_offline(False)
     labels = page.context.request.get(f"/api/images/{image}/labels/").json()
@@ -229,3 +240,59 @@ def test_edits_made_while_the_server_is_unreachable_survive_a_closed_tab(page):
     again.wait_for_selector("#editor[data-ready]")
     assert "Restored edits" not in again.inner_text("#toasts")
     again.close()
+
+
+def test_sixty_undo_steps_overlay_controls_whole_image_marks_and_the_next_image(page):
+    image = _open_new_image(page, 507)
+    assert "Labeling guide" in page.inner_text(".guide")
+    # 60 separate dots, 60 undo steps: all of them undo, in order.
+    for i in range(60):
+        page.mouse.click(*_screen(page, 20 + (i % 20) * 17, 30 + (i // 20) * 40))
+    _, mask = _stored(page, image)
+    assert mask[30, 20] == 255 and mask[110, 20 + 19 * 17] == 255
+    for _ in range(55):
+        page.keyboard.press("Control+z")
+    _, mask = _stored(page, image)
+    assert mask[30, 20 + 4 * 17] == 255 and not mask[30, 20 + 5 * 17]  # five dots left
+    assert not mask[70:].any()
+    for _ in range(5):
+        page.keyboard.press("Control+z")
+    _, mask = _stored(page, image)
+    assert not mask.any()
+    page.keyboard.press("Control+Shift+z")
+    _, mask = _stored(page, image)
+    assert mask[30, 20] == 255 and not mask[30, 37]
+
+    # Colour and opacity change the overlay only; "h" hides and shows it.
+    page.locator("#overlay-color").fill("#00ff00")
+    red, green, blue, alpha = _overlay_rgba(page, 20, 30)
+    assert green > 200 and red < 50 and blue < 50 and alpha == 255
+    page.eval_on_selector(
+        "#overlay-opacity",
+        "el => { el.value = '0.3'; el.dispatchEvent(new Event('input', { bubbles: true })); }",
+    )
+    assert page.evaluate("getComputedStyle(document.getElementById('mask')).opacity") == "0.3"
+    page.keyboard.press("h")
+    assert not page.locator("#mask").is_visible()
+    assert page.text_content("#toggle-label") == "Show"
+    page.keyboard.press("h")
+    assert page.locator("#mask").is_visible()
+
+    # Whole-image marks replace the mask, each a new version.
+    page.click("#mark-unsure")
+    version, mask = _stored(page, image)
+    assert version["kind"] == "unsure" and mask is None
+    page.click("#mark-negative")
+    version, mask = _stored(page, image)
+    assert version["kind"] == "negative" and mask is None
+    assert page.text_content("#label-kind") == "no defect"
+
+    # Previous image (this upload is the project's newest): saves first, then moves on.
+    _stroke(page, (40, 60), (120, 60))
+    page.click("#previous-image")
+    page.wait_for_url(lambda url: f"/images/{image}/" not in url and "/label/" in url)
+    page.wait_for_selector("#editor[data-ready]")
+    version, mask = _stored_for(page, image)
+    assert version["kind"] == "mask" and mask[60, 80] == 255
+    page.click("#next-image")
+    page.wait_for_url(f"**/images/{image}/label/")

@@ -1,5 +1,9 @@
 """The platform started by the README's first command, driven in Debian's Chromium."""
 
+import io
+import json
+import zipfile
+
 import pytest
 import requests
 
@@ -54,6 +58,14 @@ def test_training_started_in_the_browser_finishes_with_live_progress(page):
     assert page.locator("#loss-chart polyline").count() >= 1  # the loss curve is drawn
     assert page.locator("#pr-chart polyline").count() == 1
     assert "defective when" in page.text_content("body")
+    # The snapshot it trained on exports as a zip whose manifest lists exactly its images.
+    link = page.locator("#snapshot-export a", has_text="mask PNGs").get_attribute("href")
+    exported = page.request.get(link)
+    assert exported.status == 200
+    with zipfile.ZipFile(io.BytesIO(exported.body())) as archive:
+        manifest = json.loads(archive.read("manifest.json"))
+    trained = page.request.get(f"/api/jobs/{job}/").json()["snapshot"]
+    assert {item["label_version"] for item in manifest["items"]} == set(trained.values())
 
 
 def test_the_live_page_shows_verdicts_once_a_model_exists(page):
