@@ -31,6 +31,8 @@ REQUIRED = [
     "load.live.latency_p95_ms",
     "load.inspect_rps",
     "load.inspect_p99_ms",
+    "object.ensemble_objects_per_s",
+    "annotation.import_images_per_s",
 ]
 
 
@@ -43,7 +45,7 @@ def test_the_quick_benchmark_measures_every_figure_and_writes_json(tmp_path):
         assert isinstance(figures[key], float), key
         assert key in out.getvalue()
     for key in REQUIRED:
-        if key.endswith(("_ms", "_s", "_rps", "_mb_1_model", "_mb_6_models", "_fused")):
+        if key.endswith(("_ms", "_s", "_rps", "_mb_1_model", "_mb_6_models", "_fused", "_per_s")):
             assert figures[key] > 0, key
     assert figures["inference.engine_runtime"] in runtime.PREFERENCE
     assert figures["inference.speedup_vs_torch"] == pytest.approx(
