@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -53,6 +54,15 @@ def _media_root(settings, tmp_path):
 def png_bytes(array: np.ndarray) -> bytes:
     buf = io.BytesIO()
     PILImage.fromarray(array).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def zip_bytes(entries: dict[str, bytes]) -> bytes:
+    """A zip archive holding `entries` (name -> content), compressed."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in entries.items():
+            zf.writestr(name, data)
     return buf.getvalue()
 
 

@@ -3,7 +3,6 @@ whenever the file carries them, on every way images come in."""
 
 import io
 import json
-import zipfile
 
 import numpy as np
 import pytest
@@ -15,7 +14,7 @@ from pycocotools import mask as coco_mask
 from annotation.exif import capture_time
 from annotation.importing import import_zip
 from annotation.models import Image
-from tests.conftest import make_image, png_bytes
+from tests.conftest import make_image, png_bytes, zip_bytes
 
 CAMERA = {"camera": "Basler acA2440-20gm", "captured_at": "2024-05-01T13:45:10"}
 
@@ -28,14 +27,6 @@ def _jpeg(seed: int, exif: bool = True, size=(48, 64)) -> bytes:
         tags.get_ifd(0x8769)[0x9003] = "2024:05:01 13:45:10"  # DateTimeOriginal
     buf = io.BytesIO()
     PILImage.fromarray(make_image(seed, size)).save(buf, format="JPEG", exif=tags)
-    return buf.getvalue()
-
-
-def _zip(entries: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        for name, data in entries.items():
-            zf.writestr(name, data)
     return buf.getvalue()
 
 
@@ -73,7 +64,7 @@ def test_zip_via_and_coco_imports_keep_the_exif_of_each_image(project, owner):
         "categories": [{"id": 1, "name": "crack"}],
     }
     via = {"_via_img_metadata": {"v": {"filename": "via.jpg", "size": 1, "regions": []}}}
-    archive = _zip(
+    archive = zip_bytes(
         {
             "pairs/Imgs/paired.jpg": _jpeg(1),
             "pairs/Imgs/paired.png": png_bytes(truth * 255),

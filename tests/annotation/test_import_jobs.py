@@ -3,7 +3,6 @@
 import io
 import os
 import time
-import zipfile
 from datetime import timedelta
 
 import numpy as np
@@ -16,20 +15,12 @@ from annotation import import_jobs, importing
 from annotation.models import Image, ImportJob, Label, LabelVersion
 from annotation.tasks import reap_stale_imports, run_import
 from defect_platform.core.models import ProjectEvent
-from tests.conftest import make_image, png_bytes
+from tests.conftest import make_image, png_bytes, zip_bytes
 
 
 def _jpeg(seed, size=(48, 64)) -> bytes:
     buf = io.BytesIO()
     PILImage.fromarray(make_image(seed, size)).save(buf, format="JPEG")
-    return buf.getvalue()
-
-
-def _zip(entries: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, data in entries.items():
-            zf.writestr(name, data)
     return buf.getvalue()
 
 
@@ -77,7 +68,7 @@ def test_a_background_import_reports_progress_and_every_bad_item_by_name(
 ):
     client = client_for(owner)
     with django_capture_on_commit_callbacks(execute=False) as queued:
-        response = _post(client, project, _zip(GOOD | BAD), masks="binary")
+        response = _post(client, project, zip_bytes(GOOD | BAD), masks="binary")
     assert response.status_code == 202, response.json()
     job = ImportJob.objects.get(pk=response.json()["id"])
     assert (job.status, job.file_name, job.created_by) == ("queued", "set.zip", owner)
@@ -158,7 +149,7 @@ def test_a_worker_killed_mid_import_leaves_whole_items_and_the_next_one_resumes(
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(import_jobs, "_enqueue", lambda pk: None)
-        response = _post(client_for(owner), project, _zip(GOOD))
+        response = _post(client_for(owner), project, zip_bytes(GOOD))
     job = ImportJob.objects.get(pk=response.json()["id"])
     real_save, saves = importing.save_label, []
 
@@ -206,7 +197,7 @@ def test_a_job_whose_worker_keeps_dying_is_failed_saying_how_far_it_got(
 ):
     name = "imports/1/x.zip"
     (settings.MEDIA_ROOT / "imports/1").mkdir(parents=True)
-    (settings.MEDIA_ROOT / name).write_bytes(_zip(GOOD))
+    (settings.MEDIA_ROOT / name).write_bytes(zip_bytes(GOOD))
     job = ImportJob.objects.create(
         project=project,
         created_by=owner,
@@ -250,7 +241,7 @@ def test_garbage_sent_for_the_background_is_refused_at_once_and_nothing_is_kept(
     assert empty.status_code == 400 and "empty" in empty.json()["detail"]
     nothing = client.post(f"/api/projects/{project.pk}/imports/", {}, format="multipart")
     assert nothing.status_code == 400 and "zip" in nothing.json()["detail"]
-    bad_wait = _post(client, project, _zip(GOOD), wait="maybe")
+    bad_wait = _post(client, project, zip_bytes(GOOD), wait="maybe")
     assert bad_wait.status_code == 400
     assert not ImportJob.objects.exists() and not _media_files(settings)
 
@@ -259,7 +250,7 @@ def test_garbage_sent_for_the_background_is_refused_at_once_and_nothing_is_kept(
 def test_an_archive_with_nothing_importable_fails_with_the_first_reason(project, owner, client_for):
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(import_jobs, "_enqueue", lambda pk: None)
-        response = _post(client_for(owner), project, _zip({"a.jpg": b"nope"}))
+        response = _post(client_for(owner), project, zip_bytes({"a.jpg": b"nope"}))
     run_import(response.json()["id"])
     job = ImportJob.objects.get()
     assert job.status == "failed" and job.error.startswith("Nothing imported: a.jpg:")

@@ -1,9 +1,7 @@
 """COCO and VIA annotation files: regions rasterised into binary labels, one category per
 project, images listed without regions as negatives, bad entries reported one by one."""
 
-import io
 import json
-import zipfile
 
 import numpy as np
 import pytest
@@ -14,7 +12,7 @@ from pycocotools import mask as coco_mask
 from annotation.formats import regions
 from annotation.importing import import_zip
 from annotation.models import Image, LabelVersion
-from tests.conftest import make_image, png_bytes
+from tests.conftest import make_image, png_bytes, zip_bytes
 
 
 def _via(entries):
@@ -133,14 +131,6 @@ def test_a_file_with_several_categories_needs_the_projects_one_named():
     assert mask[12, 12] == 255 and mask[2, 2] == 0
 
 
-def _zip(entries: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        for name, data in entries.items():
-            zf.writestr(name, data)
-    return buf.getvalue()
-
-
 @pytest.mark.django_db
 def test_a_coco_zip_imports_labels_negatives_and_reports_what_is_wrong(project, owner):
     truth = np.zeros((48, 64), np.uint8)
@@ -161,7 +151,7 @@ def test_a_coco_zip_imports_labels_negatives_and_reports_what_is_wrong(project, 
             {"image_id": 5, "category_id": 1, "segmentation": {"size": [9, 9], "counts": [81]}},
         ],
     )
-    archive = _zip(
+    archive = zip_bytes(
         {
             "set/annotations/instances.json": json.dumps(doc).encode(),
             "set/images/a.png": png_bytes(make_image(1, (48, 64))),
@@ -192,7 +182,7 @@ def test_a_coco_zip_imports_labels_negatives_and_reports_what_is_wrong(project, 
 @pytest.mark.django_db
 def test_the_import_api_takes_a_via_project_and_a_category_field(project, owner, client_for):
     doc = _via({"x": _entry("a.png", {"name": "rect", "x": 2, "y": 3, "width": 5, "height": 6})})
-    archive = _zip({"via.json": json.dumps(doc).encode(), "a.png": png_bytes(make_image(5))})
+    archive = zip_bytes({"via.json": json.dumps(doc).encode(), "a.png": png_bytes(make_image(5))})
     response = client_for(owner).post(
         f"/api/projects/{project.pk}/imports/",
         {"archive": SimpleUploadedFile("via.zip", archive), "category": ""},
@@ -264,7 +254,7 @@ def test_a_coco_zip_with_broken_rle_imports_the_rest_and_names_the_bad_item(proj
             },
         ],
     )
-    archive = _zip(
+    archive = zip_bytes(
         {
             "coco.json": json.dumps(doc).encode(),
             "good.png": png_bytes(make_image(1, (48, 64))),
@@ -290,7 +280,7 @@ def test_a_via_project_naming_a_missing_image_reports_it_and_imports_the_rest(pr
             "c": _entry("clean.png"),
         }
     )
-    archive = _zip(
+    archive = zip_bytes(
         {
             "via.json": json.dumps(doc).encode(),
             "a.png": png_bytes(make_image(1)),
