@@ -107,6 +107,11 @@ urlpatterns = [
         name="api-station-cameras",
     ),
     path(
+        "stations/<int:pk>/thresholds/",
+        camera_api.StationThresholdsView.as_view(),
+        name="api-station-thresholds",
+    ),
+    path(
         "stations/<int:pk>/cameras/<str:camera>/probe/",
         camera_api.CameraProbeView.as_view(),
         name="api-camera-probe",

@@ -45,6 +45,12 @@ class Station(models.Model):
     ng_alert_factor = models.FloatField(
         default=3.0, help_text="NG-rate alert: above k times the day's NG rate"
     )
+    thresholds = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="per project id, {threshold, min_area} replacing the production model's "
+        "decision rule on this station (station_thresholds.py)",
+    )
     active = models.BooleanField(
         default=True,
         help_text="the station captures and judges; stopped: its cameras are closed and "

@@ -13,7 +13,7 @@ from rest_framework.exceptions import ValidationError
 from annotation.imaging import ImageRejected, decode_image, encode_png, to_rgb_array
 from defect_platform.core import webhooks
 from defect_platform.core.storage import delete_quietly, save_bytes, unique_name
-from inspection import challenger, engine, mqtt, quality, retention, verdicts
+from inspection import challenger, engine, mqtt, quality, retention, station_thresholds, verdicts
 from inspection.models import InspectionRecord, RecordMask
 from training import registry
 
@@ -134,7 +134,10 @@ def serving_models(station, projects) -> Serving:
             found[project.pk] = registry.load(registry.model_for_project(project))
         except registry.NoModel as exc:
             unjudged.append(f"{project.name}: {exc}")
-    return Serving([found[p.pk] for p in projects if p.pk in found], unjudged, notes)
+    models = [found[p.pk] for p in projects if p.pk in found]
+    if station is not None and station.thresholds:
+        models = station_thresholds.apply(models, station.thresholds)
+    return Serving(models, unjudged, notes)
 
 
 def shadow_models(projects) -> list:

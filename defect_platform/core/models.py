@@ -181,6 +181,7 @@ class AuditLogEntry(models.Model):
         STATION_STARTED = "station.started", "Station started"
         STATION_STOPPED = "station.stopped", "Station stopped"
         STATION_CAMERAS = "station.cameras", "Station cameras changed"
+        STATION_THRESHOLDS = "station.thresholds", "Station decision rule changed"
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     actor = models.ForeignKey(

@@ -2,6 +2,7 @@
 
 import io
 import json
+import time
 import zipfile
 
 import pytest
@@ -188,3 +189,29 @@ def test_a_supervisor_stops_and_starts_the_station_from_the_live_page(login):
     page.wait_for_function(f"{frames} >= {held + 6}", timeout=30_000)
     assert page.text_content("#conn") == "live"
     assert page.text_content("#station-toggle") == "Stop station"
+
+
+def test_a_station_overrides_a_decision_rule_on_its_setup_page(page):
+    stations = page.request.get("/api/stations/").json()["results"]
+    station = next(s["id"] for s in stations if s["name"] == "Line 1")
+    url = f"/api/stations/{station}/thresholds/"
+
+    def spot_override(wanted):
+        deadline = time.monotonic() + 10
+        while True:
+            rows = page.request.get(url).json()["projects"]
+            found = next(r for r in rows if r["defect_type"] == "Spot")["override"]
+            if found == wanted or time.monotonic() > deadline:
+                return found
+            time.sleep(0.2)
+
+    page.goto(f"/live/{station}/setup/")
+    area = page.locator("#rules tbody tr", has_text="Spot").locator(".rule-area")
+    area.fill("321")
+    page.click("#save-rules")
+    assert spot_override({"min_area": 321}) == {"min_area": 321}
+    page.reload()
+    assert area.input_value() == "321"
+    area.fill("")  # blank again: the model's rule
+    page.click("#save-rules")
+    assert spot_override(None) is None

@@ -163,6 +163,14 @@ ROWS = [
         ENGINEERS,
         {"inspector": 403, "supervisor": 403, "default": 404},
     ),
+    ("GET", "api-station-thresholds", "station", INSPECTORS, 404),
+    (
+        "PATCH",
+        "api-station-thresholds",
+        "station",
+        ENGINEERS,
+        {"inspector": 403, "supervisor": 403, "default": 404},
+    ),
     (
         "POST",
         "api-camera-probe",
