@@ -122,6 +122,38 @@ def judged_objects(project, records) -> list[Judged]:
     return out
 
 
+def anchoring(project, records) -> dict:
+    """How often inspectors agree with the model when they judged blind and when they saw its
+    verdict (each inspector's latest decision per object; unsure left out). Sighted agreement
+    well above blind agreement means the verdict anchors inspectors, and the figures measured
+    on sighted decisions flatter the model."""
+    latest = {}
+    rows = InspectorDecision.objects.filter(
+        project_id=project.pk, record__in=records.filter(projects=project), adjudication=False
+    ).order_by("created_at", "pk")
+    for row in rows.values("record_id", "inspector_id", "decision", "blind"):
+        latest[(row["record_id"], row["inspector_id"])] = row
+    said = {
+        r.pk: model_said(r, project.pk)
+        for r in InspectionRecord.objects.filter(pk__in={k for k, _ in latest}).only("result")
+    }
+    out = {}
+    for name, blind in (("blind", True), ("sighted", False)):
+        chosen = [
+            r
+            for r in latest.values()
+            if r["blind"] == blind and r["decision"] != audit_metrics.UNSURE
+        ]
+        agree = sum(r["decision"] == said[r["record_id"]] for r in chosen)
+        out[name] = {
+            "decisions": len(chosen),
+            "agree_with_model": agree / len(chosen) if chosen else None,
+        }
+    shares = [out[k]["agree_with_model"] for k in ("sighted", "blind")]
+    out["gap"] = shares[0] - shares[1] if None not in shares else None
+    return out
+
+
 def model_figures(objects: list[Judged]) -> dict:
     """The model against the consensus over `objects` (unsure objects left out), with kappa."""
     model = [o.model == audit_metrics.PRESENT for o in objects]
@@ -197,4 +229,5 @@ def report(project, records) -> dict:
         if len(objects) > unsure
         else None,
         "ambiguity": ambiguity(objects),
+        "anchoring": anchoring(project, records),
     }

@@ -217,3 +217,34 @@ def test_prelabels_propose_masks_and_order_the_queue(trained_model, owner, clien
     ranked = list(queue.open_images(project, owner).values_list("pk", "uncertainty")[:3])
     assert [u for _, u in ranked] == sorted((u for _, u in ranked), reverse=True)
     assert {pk for pk, _ in ranked} == {i.pk for i in fresh}
+
+
+def test_the_prelabel_api_queues_the_task_and_the_queue_follows_uncertainty(
+    trained_model, owner, client_for, django_capture_on_commit_callbacks
+):
+    from annotation.models import PreLabel
+    from annotation.tasks import propose_labels
+
+    project = trained_model.project
+    fresh = [
+        add_image(project, png_bytes(make_image(200 + s, (64, 64))), f"p{s}.png", owner)[0]
+        for s in range(3)
+    ]
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        response = client_for(owner).post(f"/api/projects/{project.pk}/prelabels/")
+    assert response.status_code == 202 and response.json()["model_version"] == trained_model.pk
+    assert len(queued) == 1  # the task goes out once the request's transaction commits
+    propose_labels.apply(args=(project.pk,)).get()  # the task itself, run here
+    assert PreLabel.objects.filter(image__in=fresh).count() == 3
+    # The most uncertain first, whatever order the images came in.
+    for image, uncertainty in zip(fresh, (0.2, 0.9, 0.5), strict=True):
+        PreLabel.objects.filter(image=image).update(uncertainty=uncertainty)
+    ranked = list(queue.open_images(project, owner).values_list("pk", flat=True)[:3])
+    assert ranked == [fresh[1].pk, fresh[2].pk, fresh[0].pk]
+
+
+def test_prelabels_need_a_model_and_an_engineer(project, owner, make_user, client_for):
+    refused = client_for(owner).post(f"/api/projects/{project.pk}/prelabels/")
+    assert refused.status_code == 400 and "model" in refused.json()["detail"].lower()
+    annotator = make_user("ann-p", "annotator", project)
+    assert client_for(annotator).post(f"/api/projects/{project.pk}/prelabels/").status_code == 403

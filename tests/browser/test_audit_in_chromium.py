@@ -136,6 +136,10 @@ def test_the_audit_dashboard_draws_its_figures_and_gallery(login):
     fleiss = report["inspectors"]["fleiss_kappa"]
     shown = admin.locator(f"{box} dt", has_text="Fleiss").locator("xpath=following-sibling::dd[1]")
     assert shown.text_content() == ("–" if fleiss is None else f"{fleiss:.2f}")
+    anchoring = report["anchoring"]["sighted"]["agree_with_model"]
+    sighted = admin.locator(f"{box} dt", has_text="blind / sighted")
+    shown = sighted.locator("xpath=following-sibling::dd[1]").text_content()
+    assert shown.endswith(f"{100 * anchoring:.1f} %")  # the API's decisions were sighted
     assert "No shadow candidate" in admin.text_content(f"{box} .challenger")
     links = admin.locator(f"{box} .csv-link")
     assert links.count() == 6

@@ -11,7 +11,7 @@ Fleiss: kappa = (P - Pe) / (1 - Pe) with m raters per object, P the mean over ob
 import pytest
 from django.utils import timezone
 
-from inspection.models import InspectionRecord
+from inspection.models import InspectionRecord, InspectorDecision
 
 P, A = "present", "absent"
 # Six objects; what the model said and what ann, bob and cy said.
@@ -89,3 +89,19 @@ def test_three_inspectors_pairwise_and_fleiss_kappa_match_the_hand_computed_valu
     # P_i = 1, 1/3, 1, 1/3, 1/3, 1 and P = 2/3; shares P 8/18, A 10/18, Pe = 41/81;
     # kappa = (2/3 - 41/81) / (40/81) = 13/40.
     assert report["inspectors"]["fleiss_kappa"] == pytest.approx(13 / 40)
+
+
+def test_anchoring_compares_blind_and_sighted_agreement_with_the_model(line, client_for, owner):
+    # The line: the model said present on r1, r2, r7 and absent on r3, r4. Ann agrees with it
+    # on 3 of her 5 decisions (r1, r4, r7), Bob on 4 of 5 (r1, r3, r4, r7). Ann judged blind.
+    InspectorDecision.objects.filter(inspector=line["ann"]).update(blind=True)
+    project = line["version"].project
+    body = client_for(owner).get(f"/api/projects/{project.pk}/audit/").json()["anchoring"]
+    assert body["blind"] == {"decisions": 5, "agree_with_model": pytest.approx(3 / 5)}
+    assert body["sighted"] == {"decisions": 5, "agree_with_model": pytest.approx(4 / 5)}
+    assert body["gap"] == pytest.approx(0.2)
+    # No blind decisions at all: the gap cannot be measured, and says so with a null.
+    InspectorDecision.objects.update(blind=False)
+    body = client_for(owner).get(f"/api/projects/{project.pk}/audit/").json()["anchoring"]
+    assert body["blind"] == {"decisions": 0, "agree_with_model": None}
+    assert body["gap"] is None

@@ -128,6 +128,8 @@ function facts(box, r) {
       : "–",
     "Kappa, inspector pairs": kappas(r.inspectors.pairs),
     "Fleiss' kappa, all inspectors": r.inspectors.fleiss_kappa === null ? "–" : r.inspectors.fleiss_kappa.toFixed(2),
+    // Blind decisions measure the model; sighted ones may be anchored by its verdict.
+    "Agree with the model, blind / sighted": `${pct(r.anchoring.blind.agree_with_model)} / ${pct(r.anchoring.sighted.agree_with_model)}`,
     "Unsure decisions": pct(a.unsure_decision_share),
     "Unsure objects": pct(r.unsure_share),
     "Recall, unsure as defect / as none": `${pct(a.unsure_as_present.recall)} / ${pct(a.unsure_as_absent.recall)}`,
