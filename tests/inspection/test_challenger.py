@@ -94,7 +94,9 @@ def test_a_shadow_is_recorded_beside_production_and_never_decides(
 
 
 @pytest.mark.django_db
-def test_a_replay_runs_the_candidate_over_stored_captures(trained_model, owner, client_for):
+def test_a_replay_runs_the_candidate_over_stored_captures(
+    trained_model, owner, inspector, client_for
+):
     project = trained_model.project
     station = Station.objects.create(name="Replayed", keep_ok_images=1.0)
     station.projects.set([project])
@@ -102,6 +104,14 @@ def test_a_replay_runs_the_candidate_over_stored_captures(trained_model, owner, 
         inspect_uploads(owner, [project], station, [("cam1", png_bytes(make_image(seed)))])
     pruned = InspectionRecord.objects.order_by("pk").first()
     pruned.views.update(file="")
+    # An inspector says each judged object is defective: the replay is held against that.
+    for record in InspectionRecord.objects.exclude(pk=pruned.pk):
+        decided = client_for(inspector).post(
+            f"/api/records/{record.pk}/decisions/",
+            {"decisions": {str(project.pk): "present"}},
+            format="json",
+        )
+        assert decided.status_code == 201
     candidate = _copy(trained_model, 2)
     answer = client_for(owner).post(f"/api/models/{candidate.pk}/replays/", {"limit": 10})
     assert answer.status_code == 202 and answer.json()["status"] == "queued"
@@ -109,5 +119,14 @@ def test_a_replay_runs_the_candidate_over_stored_captures(trained_model, owner, 
     assert run.status == Replay.Status.SUCCEEDED
     assert run.report["objects"] == 2 and run.report["records_without_images"] == 1
     assert run.report["agreement"] == 1.0  # the same weights as the model that judged them
+    assert run.report["inspector_judged"] == 2
+    champion, challenger_ = run.report["champion"], run.report["challenger"]
+    assert champion["tp"] + champion["fn"] == 2  # both objects are defects to the inspector
+    assert {k: challenger_[k] for k in ["tp", "fp", "fn", "tn"]} == {
+        k: champion[k] for k in ["tp", "fp", "fn", "tn"]
+    }
+    # Right exactly as often as production: no reason to promote.
+    assert run.report["recommend_promotion"] is False
+    assert run.report["advice"].startswith("keep production")
     detail = client_for(owner).get(f"/api/replays/{run.pk}/").json()
     assert detail["report"]["both_ng"] + detail["report"]["both_ok"] == 2
