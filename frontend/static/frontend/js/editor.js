@@ -470,7 +470,8 @@ async function restoreDraft(storedKind) {
   commit(rect);
   saver.edited(draft.kind);
   const when = new Date(draft.at).toLocaleString();
-  toast(`Restored edits from ${when} that had not reached the server; saving them now.`);
+  root.dataset.restored = String(draft.at);
+  toast(`Restored edits from ${when} that had not reached the server; saving them now.`, "info", 10000);
 }
 
 // As tall as the image at the frame's width, but no taller than the window below the toolbar.
