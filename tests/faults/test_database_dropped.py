@@ -2,6 +2,7 @@
 server, which is never touched): API calls and pages answer 503 with retry advice, nothing is
 half-written, and requests succeed again within seconds of the database coming back."""
 
+import logging
 import time
 from pathlib import Path
 
@@ -15,6 +16,8 @@ from annotation.models import Image
 from tests.conftest import make_image, png_bytes
 from tests.processes import service_env, start_web
 from tests.tcp_proxy import TcpProxy
+
+log = logging.getLogger(__name__)  # recovery times: run with --log-cli-level=INFO
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -79,6 +82,7 @@ def test_a_dropped_database_is_a_503_with_retry_advice_and_nothing_half_written(
                 break
             time.sleep(0.2)
         assert back_at is not None and back_at < 10, "the web process did not recover"
+        log.info(f"recovery: requests served again {back_at:.2f} s after PostgreSQL came back")
         assert _upload(url, project, headers).status_code == 201
         assert browser.get(f"{url}/projects/", timeout=10).status_code == 200
         assert Image.objects.count() == images + 1

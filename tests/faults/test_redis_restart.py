@@ -1,6 +1,7 @@
 """Redis restarted under a live stream: the web process and the station worker carry on
 within 10 s, with no manual restart. Runs against a private redis-server on a spare port."""
 
+import logging
 import subprocess
 import time
 
@@ -13,6 +14,8 @@ from websockets.sync.client import connect
 from inspection.models import Station
 from tests.live_frames import recv_frame
 from tests.processes import free_port, service_env, start_station, start_web
+
+log = logging.getLogger(__name__)  # recovery times: run with --log-cli-level=INFO
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 RECOVERY_S = 10.0
@@ -97,6 +100,7 @@ def test_live_frames_resume_after_redis_restarts(project, owner, tmp_path):
         assert outcome in ("resumed", "closed")
         took = _fresh_frame(live, back, time.monotonic() + 30)
         assert took <= RECOVERY_S, f"frames came back {took:.1f} s after Redis"
+        log.info(f"recovery: live frames back {took:.2f} s after Redis restarted")
         assert web.proc.poll() is None, web.output()
         assert processes[1].proc.poll() is None, processes[1].output()
     finally:

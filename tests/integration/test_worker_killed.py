@@ -1,6 +1,7 @@
 """kill -9 of the worker mid-training: beat's reaper requeues the job and a new worker
 finishes it from its last checkpoint."""
 
+import logging
 import os
 import signal
 import subprocess
@@ -13,6 +14,8 @@ from django.conf import settings
 from tests.processes import Process, service_env, start_worker
 from training import services
 from training.models import ModelVersion
+
+log = logging.getLogger(__name__)  # recovery times: run with --log-cli-level=INFO
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -84,6 +87,7 @@ def test_a_killed_worker_job_resumes_from_its_checkpoint(
         os.killpg(first.proc.pid, signal.SIGKILL)  # the worker and its pool child, no goodbye
         first.proc.wait(timeout=10)
         killed_at_epoch = job.epoch
+        killed_at = time.monotonic()
         second = start_worker(env, tmp_path, "worker-2")
 
         def finished():
@@ -99,6 +103,10 @@ def test_a_killed_worker_job_resumes_from_its_checkpoint(
         assert epochs == list(range(16)), epochs  # no epoch lost or repeated
         assert killed_at_epoch < 15
         assert ModelVersion.objects.filter(job=job).count() == 1
+        log.info(
+            f"recovery: job killed at epoch {killed_at_epoch}, resumed and finished "
+            f"{time.monotonic() - killed_at:.1f} s later"
+        )
     finally:
         for process in (second, beat, first):
             if process is not None:
