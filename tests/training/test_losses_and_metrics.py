@@ -120,3 +120,14 @@ def test_pixel_threshold_is_chosen_for_masks_separately():
     target[5:15, 5:15] = 1
     prob = np.where(target > 0, 0.55, 0.45) + 0.0
     assert 0.45 < metrics.choose_pixel_threshold([prob], [target]) <= 0.55
+
+
+@pytest.mark.parametrize(("inside", "outside"), [(0.03, 0.01), (0.99, 0.93)])
+def test_pixel_threshold_leaves_the_grid_when_the_model_is_too_timid_or_too_sure(inside, outside):
+    target = np.zeros((20, 20))
+    target[5:15, 5:15] = 1
+    prob = np.where(target > 0, inside, outside) + 0.0
+    chosen = metrics.choose_pixel_threshold([prob], [target])
+    assert outside < chosen <= inside
+    assert metrics.THRESHOLDS[0] != chosen != metrics.THRESHOLDS[-1]
+    assert metrics.pixel_scores(prob, target, chosen)["iou"] == 1.0
