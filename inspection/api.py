@@ -245,7 +245,8 @@ class RecordDecisionsView(APIView):
 class ReviewQueueView(APIView):
     """What to judge next: every NG and a sample of OK objects (the project's
     audit_ok_sample) you have not judged and that still need a judgement: one inspector's,
-    or two different inspectors' for the double-inspection sample (audit_double_sample).
+    or audit_double_inspectors different inspectors' for the double-inspection sample
+    (audit_double_sample).
     `?blind=1` leaves the model's verdict out."""
 
     @extend_schema(

@@ -2,10 +2,10 @@
 
 The review queue holds every NG object and a stable sample of OK ones (the project's
 `audit_ok_sample`). One inspector's judgement takes an object off everyone's queue, except for
-a second stable sample (`audit_double_sample`) that two different inspectors judge, so
-inspector-vs-inspector agreement gets measured without judging everything twice. Where the
-two disagree the consensus is a tie, which waits in the supervisors' queue (`ties`) until one
-adjudicates.
+a second stable sample (`audit_double_sample`) that several different inspectors judge (the
+project's `audit_double_inspectors`, two or more), so inspector-vs-inspector agreement gets
+measured without judging everything several times. Where they split evenly the consensus is a
+tie, which waits in the supervisors' queue (`ties`) until one adjudicates.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from defect_platform.core.access import can
 from inspection import audit, audit_metrics
 from inspection.models import InspectionRecord, InspectorDecision
 
-DOUBLE_JUDGEMENTS = 2
 CHUNK = 500
 MAX_TIES = 100
 
@@ -33,7 +32,7 @@ def sampled(record_id: int, share: float, salt: str = "audit") -> bool:
 
 
 def double_sampled(record_id: int, share: float) -> bool:
-    """Whether two different inspectors should judge the record."""
+    """Whether several different inspectors should judge the record."""
     return sampled(record_id, share, salt="double")
 
 
@@ -70,20 +69,21 @@ def _wanted(user, record, judges, settled) -> QueueItem | None:
             continue
         if record.verdict == "ok" and not sampled(record.pk, project.audit_ok_sample):
             continue
-        want = DOUBLE_JUDGEMENTS if double_sampled(record.pk, project.audit_double_sample) else 1
+        double = double_sampled(record.pk, project.audit_double_sample)
+        want = project.audit_double_inspectors if double else 1
         done = judges.get(key, set())
         if len(done) < want:
             needed = max(needed, want)
             inspectors |= done
     if not needed:
         return None
-    return QueueItem(record, needed == DOUBLE_JUDGEMENTS, len(inspectors), needed)
+    return QueueItem(record, needed > 1, len(inspectors), needed)
 
 
 def review_queue(user, records, limit: int = 50) -> list[QueueItem]:
     """Every NG and the sampled OK records the user may judge, has not judged, and that still
-    need a judgement (one inspector's, or two different inspectors' in the double sample;
-    adjudicated ones are settled), newest first."""
+    need a judgement (one inspector's, or `audit_double_inspectors` different inspectors' in
+    the double sample; adjudicated ones are settled), newest first."""
     decided = InspectorDecision.objects.filter(inspector=user).values("record_id")
     candidates = (
         records.exclude(pk__in=decided)

@@ -52,8 +52,15 @@ class Project(models.Model):
     audit_double_sample = models.FloatField(
         default=0.1,
         validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
-        help_text="share of reviewed objects that two different inspectors judge (the others "
-        "leave the review queue after one), to measure inspector-vs-inspector agreement",
+        help_text="share of reviewed objects that several different inspectors judge "
+        "(audit_double_inspectors; the others leave the review queue after one), to measure "
+        "inspector-vs-inspector agreement",
+    )
+    audit_double_inspectors = models.PositiveSmallIntegerField(
+        default=2,
+        validators=[MinValueValidator(2), MaxValueValidator(10)],
+        help_text="how many different inspectors judge each object of the double-inspection "
+        "sample; with more than two, Fleiss' kappa measures their agreement",
     )
     overlap = models.PositiveSmallIntegerField(
         default=1,

@@ -24,6 +24,7 @@ class ProjectSerializer(serializers.ModelSerializer):
             "miss_cost",
             "audit_ok_sample",
             "audit_double_sample",
+            "audit_double_inspectors",
             "overlap",
             "created_at",
             "my_role",

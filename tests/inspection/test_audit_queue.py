@@ -1,10 +1,14 @@
 """What to judge next: one judgement takes an object off every inspector's queue, except for
-a stable double-inspection sample that two inspectors judge; ties wait for a supervisor."""
+a stable double-inspection sample that the project's number of inspectors judge; ties wait for
+a supervisor."""
 
 import csv
 import io
+import re
 
 import pytest
+from django.core.exceptions import ValidationError
+from django.test import Client
 from django.utils import timezone
 
 from inspection import audit_queue
@@ -85,6 +89,41 @@ def test_the_double_sample_stays_queued_until_two_inspectors_judged(project, tea
 
 
 @pytest.mark.django_db
+def test_three_inspectors_judge_the_double_sample_and_fleiss_kappa_counts_all_three(project, team):
+    project.audit_double_sample = 1.0
+    project.audit_double_inspectors = 3
+    project.save()
+    records = _ng_records(project, 4)
+    # (ann, bob, cy) per object. Any two of them alone would agree more: ann and bob always do.
+    plan = [
+        ("present", "present", "present"),
+        ("present", "present", "absent"),
+        ("absent", "absent", "absent"),
+        ("absent", "absent", "present"),
+    ]
+    for record, (a, b, _) in zip(records, plan, strict=True):
+        _judge(team["ann"], record, a)
+        _judge(team["bob"], record, b)
+    first = records[0]
+    item = _queue(team["cy"])[first.pk]  # two judged: still waiting for a third
+    assert item["double_inspection"] is True
+    assert (item["judgements"], item["judgements_needed"]) == (2, 3)
+    assert first.pk in _queue(team["sue"])  # a supervisor may be the third
+    assert first.pk not in _queue(team["bob"])
+
+    for record, (_, _, c) in zip(records, plan, strict=True):
+        _judge(team["cy"], record, c)
+    for name in ("ann", "bob", "cy", "sue"):
+        assert not set(_queue(team[name])) & {r.pk for r in records}, name
+
+    report = team["sue"].get(f"/api/projects/{project.pk}/audit/").json()
+    assert len(report["inspectors"]["pairs"]) == 3
+    # By hand: per-object agreement 1, 1/3, 1, 1/3 (mean 2/3); categories half and half, so
+    # chance agreement 1/2 and kappa (2/3 - 1/2) / (1 - 1/2) = 1/3. Ann and bob alone: 1.
+    assert report["inspectors"]["fleiss_kappa"] == pytest.approx(1 / 3)
+
+
+@pytest.mark.django_db
 def test_the_double_sample_is_a_stable_half_of_200_objects(project, make_user):
     project.audit_ok_sample = 0.0
     project.audit_double_sample = 0.5
@@ -151,3 +190,31 @@ def test_the_double_sample_is_a_project_setting(project, owner, client_for):
     assert changed.status_code == 200 and changed.json()["audit_double_sample"] == 0.25
     too_much = client_for(owner).patch(url, {"audit_double_sample": 1.5}, format="json")
     assert too_much.status_code == 400
+
+
+@pytest.mark.django_db
+def test_how_many_inspectors_judge_the_double_sample_is_a_project_setting(
+    project, owner, make_user, client_for
+):
+    url = f"/api/projects/{project.pk}/"
+    assert client_for(owner).get(url).json()["audit_double_inspectors"] == 2
+    changed = client_for(owner).patch(url, {"audit_double_inspectors": 3}, format="json")
+    assert changed.status_code == 200 and changed.json()["audit_double_inspectors"] == 3
+    for wrong in (1, 11):
+        refused = client_for(owner).patch(url, {"audit_double_inspectors": wrong}, format="json")
+        assert refused.status_code == 400
+        assert "audit_double_inspectors" in refused.json()["errors"]
+    project.refresh_from_db()
+    assert project.audit_double_inspectors == 3
+
+    admin = make_user("root", staff=True)
+    admin.is_superuser = True
+    admin.save()
+    client = Client()
+    client.force_login(admin)
+    form = client.get(f"/admin/core/project/{project.pk}/change/").content.decode()
+    field = re.search(r'<input[^>]*name="audit_double_inspectors"[^>]*>', form)
+    assert field and 'value="3"' in field.group(0)
+    project.audit_double_inspectors = 1
+    with pytest.raises(ValidationError, match="greater than or equal to 2"):
+        project.full_clean()  # what the admin form checks on save

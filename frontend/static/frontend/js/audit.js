@@ -74,7 +74,7 @@ async function loadQueue() {
   for (const item of data.results) {
     const row = document.createElement("tr");
     row.dataset.record = item.id;
-    // A double-inspection object stays queued until a second inspector has judged it.
+    // A double-inspection object stays queued until the project's number of inspectors judged it.
     cell(row, item.double_inspection ? `${item.id} (double: ${item.judgements} of ${item.judgements_needed})` : String(item.id));
     cell(row, new Date(item.captured_at).toLocaleString());
     cell(row, item.serial || "–");
