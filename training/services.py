@@ -22,6 +22,7 @@ from defect_platform.core import audit_log, webhooks
 from defect_platform.core.events import notify
 from defect_platform.core.storage import delete_quietly, read_bytes, save_bytes, unique_name
 from training import registry
+from training.lease import Lease, LeaseLost
 from training.ml import runtime
 from training.models import DatasetSnapshot, ModelVersion, Promotion, TrainingJob
 
@@ -210,17 +211,26 @@ def run_job(job_id: int, isolate_runtimes: bool = False) -> None:
     """Run a queued job to the end (called by the Celery task, with `isolate_runtimes`: the
     quantization and accuracy gate then run in a spawned child, so the worker process never
     loads OpenVINO; see runtime_gate.prepare_in_child)."""
+    job = _claim(job_id)
+    if job is None:
+        return
+    with Lease(job.pk, job.attempts) as lease:
+        _run_claimed(job, lease, isolate_runtimes)
+
+
+def _run_claimed(job: TrainingJob, lease: Lease, isolate_runtimes: bool) -> None:
     from training.ml import export, runtime_gate
     from training.ml.artifact import ModelMeta, weights_bytes
     from training.ml.model import ModelConfig
     from training.ml.train import Cancelled, lower_priority, train
 
-    job = _claim(job_id)
-    if job is None:
-        return
     lower_priority()
     params = job.params
-    resume = read_bytes(job.checkpoint.name) if job.checkpoint else None
+    try:
+        resume = read_bytes(job.checkpoint.name) if job.checkpoint else None
+    except OSError as exc:
+        resume = None
+        _append_log(job, f"checkpoint {job.checkpoint.name} is gone ({exc}); starting over")
     _append_log(
         job,
         f"attempt {job.attempts} on {job.worker}" + (" resuming from checkpoint" if resume else ""),
@@ -228,7 +238,8 @@ def run_job(job_id: int, isolate_runtimes: bool = False) -> None:
     last_beat = [0.0]
 
     def on_step(epoch, step, steps, loss):
-        # Cancel is checked after every batch; heartbeat and progress at most once a second.
+        # Cancel and the lease are checked after every batch; progress at most once a second.
+        lease.check()
         if TrainingJob.objects.filter(pk=job.pk, cancel_requested=True).exists():
             raise Cancelled
         now = time.monotonic()
@@ -289,12 +300,17 @@ def run_job(job_id: int, isolate_runtimes: bool = False) -> None:
             settings.TRAINING_THREADS,
         )
         _append_log(job, _gate_line(gate))
+    except LeaseLost:
+        log.warning("job %s was taken over by another worker; this attempt stops", job.pk)
+        return
     except Cancelled:
-        _finish(job, Status.CANCELLED, "cancelled by user")
+        if lease.held():
+            _finish(job, Status.CANCELLED, "cancelled by user")
         return
     except Exception as exc:
         log.exception("training job %s failed", job.pk)
-        _finish(job, Status.FAILED, f"{type(exc).__name__}: {exc}")
+        if lease.held():
+            _finish(job, Status.FAILED, f"{type(exc).__name__}: {exc}")
         return
     folder = f"projects/{job.project_id}/models"
     _attach_image_ids(job, result)
@@ -312,6 +328,12 @@ def run_job(job_id: int, isolate_runtimes: bool = False) -> None:
         "onnx_parity_max_abs": gap,
     }
     with transaction.atomic():
+        # The fence: a worker whose job was handed to another writes nothing final.
+        if not lease.held(lock=True):
+            for name in (weights, onnx_name, *int8_names):
+                delete_quietly(name)
+            log.warning("job %s was taken over before it finished; its results are dropped", job.pk)
+            return
         number = ModelVersion.objects.filter(project=job.project).count() + 1
         ModelVersion.objects.create(
             project=job.project,

@@ -153,3 +153,18 @@ def test_a_snapshot_whose_files_vanished_is_refused_before_queueing(
     assert response.status_code == 400
     assert f"image {image.pk}" in response.json()["detail"]
     assert not TrainingJob.objects.exists()
+
+
+def test_a_job_whose_checkpoint_is_damaged_fails_with_the_reason(
+    labelled_project, owner, django_capture_on_commit_callbacks
+):
+    from defect_platform.core.storage import save_bytes
+
+    with django_capture_on_commit_callbacks(execute=False):
+        job = services.create_job(labelled_project, owner, dict(TINY_JOB))
+    name = save_bytes(f"projects/{labelled_project.pk}/checkpoints/bad.pt", b"\x00" * 64)
+    TrainingJob.objects.filter(pk=job.pk).update(checkpoint=name)
+    services.run_job(job.pk)
+    job.refresh_from_db()
+    assert job.status == "failed"
+    assert "checkpoint is unreadable" in job.error and "Traceback" not in job.error

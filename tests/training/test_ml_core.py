@@ -1,5 +1,6 @@
 """The framework-free ML core, on tiny inputs."""
 
+import io
 import subprocess
 import sys
 
@@ -10,7 +11,7 @@ import torch
 from training.ml import losses, metrics
 from training.ml.artifact import ArtifactError, ModelMeta, load_model, weights_bytes
 from training.ml.model import ModelConfig, create_model
-from training.ml.train import Sample, TrainConfig, split_indices, train
+from training.ml.train import CheckpointUnreadable, Sample, TrainConfig, split_indices, train
 
 
 def test_the_ml_core_does_not_import_django():
@@ -111,3 +112,19 @@ def test_artifacts_round_trip_and_damaged_ones_fail_clearly():
         load_model(b"not a checkpoint", meta)
     with pytest.raises(ArtifactError, match="format version"):
         ModelMeta.from_json('{"format_version": 99}')
+
+
+def test_a_damaged_checkpoint_is_refused_clearly():
+    config = TrainConfig(
+        epochs=1, batch_size=2, input_size=(32, 64), max_steps_per_epoch=1, precision="fp32"
+    )
+    checkpoints = []
+    train(_samples(), ModelConfig(), config, on_epoch=lambda e, r, ckpt: checkpoints.append(ckpt))
+    good = checkpoints[0]
+    for damaged in (good[: len(good) // 2], b"not a checkpoint", b""):
+        with pytest.raises(CheckpointUnreadable, match="unreadable"):
+            train(_samples(), ModelConfig(), config, resume=damaged)
+    foreign = io.BytesIO()
+    torch.save({"weights": torch.zeros(2)}, foreign)
+    with pytest.raises(CheckpointUnreadable, match="lacks"):
+        train(_samples(), ModelConfig(), config, resume=foreign.getvalue())

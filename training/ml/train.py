@@ -82,6 +82,23 @@ class Cancelled(Exception):
     pass
 
 
+class CheckpointUnreadable(ValueError):
+    """A resume checkpoint that is truncated, corrupt or not one of ours."""
+
+
+def load_checkpoint(data: bytes, device) -> dict:
+    # weights_only: a checkpoint is data, never code to run (torch.load's pickle would).
+    try:
+        state = torch.load(io.BytesIO(data), map_location=device, weights_only=True)
+        missing = {"model", "optimiser", "scheduler", "history", "best", "epoch"} - set(state)
+    except Exception as exc:  # torch raises many kinds: pickle, zip, runtime errors
+        kind = exc.__class__.__name__
+        raise CheckpointUnreadable(f"the checkpoint is unreadable ({kind})") from exc
+    if missing:
+        raise CheckpointUnreadable(f"the checkpoint lacks {', '.join(sorted(missing))}")
+    return state
+
+
 def split_indices(n: int, val_fraction: float, seed: int) -> tuple[list[int], list[int]]:
     order = list(range(n))
     random.Random(seed).shuffle(order)
@@ -210,8 +227,8 @@ def train(
     history: list[dict] = []
     best = {"loss": float("inf"), "epoch": -1, "state": None}
     start_epoch = 0
-    if resume:
-        state = torch.load(io.BytesIO(resume), map_location=device, weights_only=False)
+    if resume is not None:
+        state = load_checkpoint(resume, device)
         model.load_state_dict(state["model"])
         optimiser.load_state_dict(state["optimiser"])
         scheduler.load_state_dict(state["scheduler"])
