@@ -17,6 +17,8 @@ from itertools import combinations
 
 import numpy as np
 
+HISTOGRAM_BINS = 10  # IoU bands of 0.1: [0, 0.1), ..., [0.9, 1.0]
+
 
 def _binary(mask: np.ndarray) -> np.ndarray:
     return np.asarray(mask) >= 128
@@ -116,6 +118,7 @@ def summarise(
         "mean_iou": float(np.mean(ious)) if ious else None,
         "iou_quartiles": [float(q) for q in np.percentile(ious, [25, 50, 75])] if ious else [],
         "pixel_kappa": cohen_kappa(pooled) if per_image else None,
+        "iou_histogram": iou_histogram(ious),
         "annotators": {
             who: {
                 "images": len(per_annotator.get(who, [])),
@@ -126,6 +129,16 @@ def summarise(
             for who in people
         },
         "per_image": sorted(per_image, key=lambda row: row["mean_iou"]),
+    }
+
+
+def iou_histogram(ious: list[float], bins: int = HISTOGRAM_BINS) -> dict:
+    """How many images fall in each IoU band of width 1/bins; IoU 1 joins the top band."""
+    index = np.minimum((np.asarray(ious, dtype=np.float64) * bins).astype(int), bins - 1)
+    counts = np.bincount(index, minlength=bins) if len(ious) else np.zeros(bins, int)
+    return {
+        "edges": [round(i / bins, 6) for i in range(bins + 1)],
+        "counts": [int(c) for c in counts],
     }
 
 

@@ -32,6 +32,8 @@ from annotation.serializers import (
 from defect_platform.core.access import get_project_for_user, get_scoped
 from training.models import DatasetSnapshot
 
+PER_IMAGE_SHOWN = 100  # the least-agreed images listed one by one; the histogram counts all
+
 
 class ProjectImagesView(generics.ListAPIView):
     """List a project's images, or upload image files (multipart field `files`, repeatable)."""
@@ -358,8 +360,9 @@ class ProjectExportView(APIView):
 class ProjectAgreementView(APIView):
     """How far the project's annotators agree: per image (pairwise IoU and Dice), per
     annotator (mean IoU with the others, and with labels reviewers accepted), per project
-    (IoU quartiles, pooled pixel kappa). Images with fewer than two annotators are left out;
-    `per_image` lists the 100 images with the least agreement first."""
+    (IoU quartiles, pooled pixel kappa, `iou_histogram` over every compared image). Images
+    with fewer than two annotators are left out; `per_image` lists only the 100 images with the
+    least agreement, first."""
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request, project_pk):
@@ -368,7 +371,7 @@ class ProjectAgreementView(APIView):
         summary = agreement.summarise(
             services.annotator_masks(images), services.accepted_masks(images)
         )
-        summary["per_image"] = summary["per_image"][:100]
+        summary["per_image"] = summary["per_image"][:PER_IMAGE_SHOWN]
         return Response(summary)
 
 

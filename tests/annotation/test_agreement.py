@@ -90,3 +90,32 @@ def test_the_api_reports_agreement_and_serves_the_heat_map(project, owner, make_
     assert heat["Content-Type"] == "image/png"
     pixels = np.asarray(PILImage.open(io.BytesIO(heat.content)))
     assert pixels[0, 0] == 255 and pixels[0, 7] == 0
+
+
+def test_the_histogram_counts_every_compared_image_in_iou_bands():
+    # 150 images: 120 agree fully, 20 not at all, 10 at IoU 1/3; one annotator alone is left out.
+    images = {i: {"ann": _square(0), "bob": _square(0)} for i in range(120)}
+    images |= {i: {"ann": _square(0), "bob": _square(20)} for i in range(120, 140)}
+    images |= {i: {"ann": _square(0), "bob": _square(5)} for i in range(140, 150)}
+    images[150] = {"ann": _square(0)}
+    histogram = agreement.summarise(images)["iou_histogram"]
+    assert histogram["edges"] == pytest.approx([i / 10 for i in range(11)])
+    assert histogram["counts"] == [20, 0, 0, 10, 0, 0, 0, 0, 0, 120]
+    assert agreement.iou_histogram([])["counts"] == [0] * 10
+
+
+@pytest.mark.django_db
+def test_the_api_histogram_counts_images_beyond_the_listed_hundred(
+    project, owner, make_user, client_for
+):
+    second = make_user("second", "annotator", project)
+    # 90 images agree fully and 11 not at all: the worst 100 listed hold only 89 of the first.
+    for i in range(101):
+        image, _ = add_image(project, png_bytes(make_image(i, (10, 20))), f"{i}.png", owner)
+        save_label(image, owner, "mask", png_bytes(_square(0, (10, 20))), False, None)
+        theirs = _square(0 if i < 90 else 10, (10, 20))
+        save_label(image, second, "mask", png_bytes(theirs), False, None)
+    body = client_for(owner).get(f"/api/projects/{project.pk}/agreement/").json()
+    assert body["images"] == 101 and len(body["per_image"]) == 100
+    assert body["iou_histogram"]["counts"] == [11, 0, 0, 0, 0, 0, 0, 0, 0, 90]
+    assert sum(body["iou_histogram"]["counts"]) == body["images"]

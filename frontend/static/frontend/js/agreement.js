@@ -8,10 +8,9 @@ const fmt = (v) => (v === null || v === undefined ? "–" : v.toFixed(3));
 
 function cell(text) { const td = document.createElement("td"); td.textContent = text; return td; }
 
-function histogram(values) {
+// The server counts every compared image per IoU band; per_image holds only the worst.
+function histogram({ edges, counts: bins }) {
   const svg = $("ag-histogram");
-  const bins = new Array(10).fill(0);
-  for (const v of values) bins[Math.min(9, Math.floor(v * 10))] += 1;
   const top = Math.max(1, ...bins);
   const NS = "http://www.w3.org/2000/svg";
   svg.replaceChildren();
@@ -21,9 +20,9 @@ function histogram(values) {
     Object.entries({ x: 20 + i * 44, y: 130 - h, width: 38, height: h, class: "bar" }).forEach(([k, v]) => bar.setAttribute(k, v));
     const label = document.createElementNS(NS, "text");
     Object.entries({ x: 39 + i * 44, y: 150, "text-anchor": "middle", class: "tick" }).forEach(([k, v]) => label.setAttribute(k, v));
-    label.textContent = `${(i / 10).toFixed(1)}`;
+    label.textContent = `${edges[i].toFixed(1)}`;
     const title = document.createElementNS(NS, "title");
-    title.textContent = `${n} images with IoU ${(i / 10).toFixed(1)}–${((i + 1) / 10).toFixed(1)}`;
+    title.textContent = `${n} images with IoU ${edges[i].toFixed(1)}–${edges[i + 1].toFixed(1)}`;
     bar.append(title);
     svg.append(bar, label);
   });
@@ -35,7 +34,7 @@ async function load() {
   $("ag-mean").textContent = fmt(summary.mean_iou);
   $("ag-quartiles").textContent = summary.iou_quartiles.length ? summary.iou_quartiles.map(fmt).join(" · ") : "–";
   $("ag-kappa").textContent = fmt(summary.pixel_kappa);
-  histogram(summary.per_image.map((row) => row.mean_iou));
+  histogram(summary.iou_histogram);
   const rows = Object.entries(summary.annotators).map(([who, a]) => {
     const tr = document.createElement("tr");
     tr.append(cell(who), cell(String(a.images)), cell(fmt(a.mean_iou_with_others)),
