@@ -211,16 +211,15 @@ class StationTriggerView(APIView):
 
 
 class RecordDecisionsView(APIView):
-    """Inspectors' decisions on an inspected object: list them, or add yours (confirm the
-    model's verdict in one call, or give present/absent/unsure per defect type)."""
+    """Inspectors' decisions on an inspected object: list them (an inspector sees the others'
+    decisions on a defect type only after judging it), or add yours (confirm the model's
+    verdict in one call, or give present/absent/unsure per defect type; a blind decision
+    cannot confirm)."""
 
     @extend_schema(responses=DecisionSerializer(many=True))
     def get(self, request, pk):
         record = get_record_for_user(request.user, pk)
-        visible = visible_project_ids(request.user)
-        rows = record.decisions.select_related("inspector")
-        if visible is not None:
-            rows = rows.filter(project_id__in=visible)
+        rows = audit.decisions_for(request.user, record, visible_project_ids(request.user))
         return Response(DecisionSerializer(rows, many=True).data)
 
     @extend_schema(

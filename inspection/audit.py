@@ -25,6 +25,15 @@ def decide(
 ) -> list[InspectorDecision]:
     """Store `user`'s decisions (or, with `confirm`, the model's verdict as theirs) for the
     record's defect types the user may judge."""
+    if confirm and blind:
+        # Confirming takes the model's verdict, which a blind inspector did not see: stored as
+        # blind it would count as independent agreement and hide the anchoring it measures.
+        raise ValidationError(
+            {
+                "blind": "A blind decision cannot confirm the model's verdict: give present, "
+                "absent or unsure per defect type."
+            }
+        )
     projects = {p.pk: p for p in record.projects.all()}
     capability = "adjudicate" if adjudicate else "decide"
     allowed = {pk for pk, p in projects.items() if can(user, p, capability)}
@@ -56,6 +65,23 @@ def decide(
             )
             for pk, value in sorted(decisions.items())
         ]
+
+
+def decisions_for(user, record, visible: set[int] | None):
+    """The decisions on `record` that `user` may read, of the defect types in `visible` (None:
+    all). An inspector who has not judged a defect type of the object yet sees nobody's
+    decision on it, as blind mode hides the model's verdict, so the first judgement does not
+    anchor the next; supervisors, those who judged it and members who do not judge see all."""
+    rows = record.decisions.select_related("inspector")
+    if visible is not None:
+        rows = rows.filter(project_id__in=visible)
+    judged = set(rows.filter(inspector=user).values_list("project_id", flat=True))
+    withheld = [
+        p.pk
+        for p in record.projects.all()
+        if p.pk not in judged and can(user, p, "decide") and not can(user, p, "adjudicate")
+    ]
+    return rows.exclude(project_id__in=withheld)
 
 
 def latest_decisions(records, project_id: int) -> dict[int, dict]:
