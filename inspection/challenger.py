@@ -33,6 +33,7 @@ def shadow_entries(results) -> list[dict]:
             {
                 "project": model.project_id,
                 "model_version": model.version_id,
+                "snapshot": model.snapshot_id,
                 "defective": bool(found),
                 "score": round(max((v.score for v in views), default=0.0), 4),
                 "views": [

@@ -56,6 +56,11 @@ class VerdictModelSerializer(serializers.Serializer):
         allow_null=True, help_text="null when a channel of a fused model judged the project"
     )
     fused_model = serializers.IntegerField(allow_null=True)
+    snapshot = serializers.IntegerField(
+        allow_null=True,
+        help_text="the dataset snapshot the model version was trained on; null for a fused "
+        "model's channel",
+    )
     runtime = serializers.CharField()
     threshold = serializers.FloatField()
     min_area = serializers.IntegerField()

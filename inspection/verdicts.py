@@ -24,6 +24,7 @@ def build(
                 "project": model.project_id,
                 "model_version": model.version_id,
                 "fused_model": model.fused_id,
+                "snapshot": model.snapshot_id,
                 "runtime": model.runtime,
                 "threshold": model.threshold,
                 "min_area": model.min_area,

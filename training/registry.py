@@ -16,7 +16,7 @@ from defect_platform.core.storage import read_bytes
 from training.ml import runtime
 from training.ml.data import batch_inputs, unfit
 from training.ml.meta import ModelMeta
-from training.models import FusedModel, ModelVersion
+from training.models import FusedModel, ModelVersion, TrainingJob
 
 
 class NoModel(Exception):
@@ -36,6 +36,9 @@ class LoadedModel:
     runtime: str
     runner: runtime.Runner
     fused_id: int | None = None  # a channel of a fused model (then version_id is None)
+    # The dataset snapshot the version trained on, so every verdict can name the data behind
+    # it; None for fused channels (trained on the projects' labels of the day, no snapshot).
+    snapshot_id: int | None = None
 
     def predict(self, images: list[np.ndarray]) -> list[np.ndarray]:
         """Probability maps at each image's own size."""
@@ -94,10 +97,20 @@ def load(version: ModelVersion, requested: str | None = None) -> LoadedModel:
         meta=meta,
         runtime=name,
         runner=runner,
+        snapshot_id=snapshot_of(version),
     )
     with _lock:
         _cache[key] = loaded
     return loaded
+
+
+def snapshot_of(version: ModelVersion) -> int | None:
+    """The dataset snapshot the version was trained on (through its job); None for a version
+    without a job."""
+    if version.job_id is None:
+        return None
+    jobs = TrainingJob.objects.filter(pk=version.job_id)
+    return jobs.values_list("dataset_id", flat=True).first()
 
 
 def model_for_project(project) -> ModelVersion:

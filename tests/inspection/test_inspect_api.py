@@ -46,6 +46,7 @@ def test_inspect_returns_the_verdict_json_of_the_contract(client_for, inspector,
             "project": project.pk,
             "model_version": trained_model.pk,
             "fused_model": None,  # one model per project here, no fused network
+            "snapshot": trained_model.job.dataset_id,
             "runtime": registry.runtime_for(trained_model),
             "threshold": trained_model.threshold,
             "min_area": trained_model.min_area,
