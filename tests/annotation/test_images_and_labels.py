@@ -1,7 +1,11 @@
 import io
+import struct
+import zlib
 
 import numpy as np
+import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import override_settings
 from PIL import Image as PILImage
 
 from annotation.models import Image, LabelVersion
@@ -46,6 +50,42 @@ def test_decompression_bombs_are_refused(client_for, owner, project, settings):
     assert response.status_code == 400
     assert "limit" in response.json()["detail"]
     assert not Image.objects.exists()
+
+
+def _png_claiming(width: int, height: int) -> bytes:
+    """A tiny PNG whose header claims width x height pixels (its checksum fixed to match)."""
+    data = bytearray(png_bytes(np.zeros((4, 4), np.uint8)))
+    data[16:24] = struct.pack(">II", width, height)  # IHDR: after the signature, length, type
+    data[29:33] = struct.pack(">I", zlib.crc32(bytes(data[12:29])))
+    return bytes(data)
+
+
+def test_a_raised_pixel_limit_reaches_pillow(client_for, owner, project, settings):
+    # 200 megapixels: over twice Pillow's own default limit, which refused it regardless.
+    settings.MAX_IMAGE_PIXELS = 250_000_000
+    assert PILImage.MAX_IMAGE_PIXELS == 250_000_000
+    response = _post_images(
+        client_for(owner), project, _upload("wide.png", _png_claiming(20_000, 10_000))
+    )
+    assert response.status_code == 400
+    # Past the size checks: refused only because the pixels the header promises are missing.
+    reason = response.json()["detail"]
+    assert "truncated" in reason and "large" not in reason and "limit" not in reason
+
+
+def test_a_lowered_pixel_limit_reaches_pillow_and_is_undone_with_the_setting(
+    client_for, owner, project, settings
+):
+    with override_settings(MAX_IMAGE_PIXELS=1000):
+        assert PILImage.MAX_IMAGE_PIXELS == 1000
+        # Pillow itself now refuses a 64x64 image, in every path that opens one.
+        with pytest.raises(PILImage.DecompressionBombError):
+            PILImage.open(io.BytesIO(png_bytes(make_image(1))))
+        upload = _upload("small.png", png_bytes(make_image(1)))
+        assert _post_images(client_for(owner), project, upload).status_code == 400
+    assert PILImage.MAX_IMAGE_PIXELS == settings.MAX_IMAGE_PIXELS
+    upload = _upload("small.png", png_bytes(make_image(1)))
+    assert _post_images(client_for(owner), project, upload).status_code == 201
 
 
 def test_annotators_may_not_import_and_outsiders_see_nothing(
