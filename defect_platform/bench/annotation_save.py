@@ -1,5 +1,6 @@
-"""Saving a label through the API, as the editor does: a mask PNG posted against the version it
-edits, decoded, checked, stored durably and recorded as a new version.
+"""Saving a label through the API, as the editor does: a soft mask PNG (the soft brush's
+probabilities) posted against the version it edits, decoded, checked, stored durably and
+recorded as a new version.
 
 Runs inside a transaction that is rolled back, with media in a temporary folder, so the
 benchmark leaves nothing behind in the platform's data.
@@ -17,11 +18,16 @@ from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.test import Client, override_settings
+from PIL import Image as PILImage
 
 from annotation.imaging import encode_png
+from annotation.models import LabelVersion
 from annotation.services import add_image
 from defect_platform.bench.timing import median_ms
 from defect_platform.core.models import Membership, Project
+
+# The soft brush's common levels (0.25, 0.5, 0.75, 1) as stored bytes.
+SOFT_LEVELS = (64, 128, 191, 255)
 
 
 class _Rollback(Exception):
@@ -29,14 +35,29 @@ class _Rollback(Exception):
 
 
 def _strokes(shape, seed) -> np.ndarray:
-    """A mask like a brush leaves: a few thick strokes."""
+    """A soft mask like the soft brush leaves: a few thick strokes, each at one level."""
     rng = np.random.default_rng(seed)
     mask = np.zeros(shape, np.uint8)
     h, w = shape
-    for _ in range(5):
+    for stroke in range(5):
         points = rng.integers(0, [w, h], (6, 2)).astype(np.int32)
-        cv2.polylines(mask, [points], False, 255, thickness=max(3, min(h, w) // 40))
+        level = SOFT_LEVELS[stroke % len(SOFT_LEVELS)]
+        cv2.polylines(mask, [points], False, level, thickness=max(3, min(h, w) // 40))
     return mask
+
+
+def _check_stored_soft(version_id: int, sent: np.ndarray) -> None:
+    """The saved version is soft and holds the mask as sent, in-between values included (a
+    binary save would have thresholded them)."""
+    version = LabelVersion.objects.get(pk=version_id)
+    with version.mask.open("rb") as f:
+        stored = np.asarray(PILImage.open(f))
+    between = int(np.count_nonzero((stored > 0) & (stored < 255)))
+    if not (version.is_soft and between and np.array_equal(stored, sent)):
+        raise RuntimeError(
+            f"the soft save was stored as soft={version.is_soft} with {between} in-between "
+            "values, not as sent"
+        )
 
 
 def _host() -> str:
@@ -64,11 +85,16 @@ def measure(sizes: dict[str, tuple[int, int]], repeats: int) -> dict:
                 image, _ = add_image(
                     project, cv2.imencode(".png", pixels)[1].tobytes(), f"{key}.png", user
                 )
-                masks = [encode_png(_strokes(shape, seed)) for seed in range(repeats + 1)]
+                sent = [_strokes(shape, seed) for seed in range(repeats + 1)]
+                masks = [encode_png(mask) for mask in sent]
                 state = {"base": None, "n": 0}
 
                 def save(image=image, masks=masks, state=state):
-                    data = {"kind": "mask", "mask": SimpleUploadedFile("m.png", masks[state["n"]])}
+                    data = {
+                        "kind": "mask",
+                        "soft": "true",
+                        "mask": SimpleUploadedFile("m.png", masks[state["n"]]),
+                    }
                     if state["base"]:
                         data["base_version"] = state["base"]
                     response = client.post(f"/api/images/{image.pk}/labels/", data)
@@ -77,6 +103,8 @@ def measure(sizes: dict[str, tuple[int, int]], repeats: int) -> dict:
                     state["base"], state["n"] = response.json()["id"], state["n"] + 1
 
                 figures[f"annotation.save_ms_{key}"] = median_ms(save, repeats)
+                _check_stored_soft(state["base"], sent[state["n"] - 1])
+            figures["annotation.save_masks"] = "soft"
             raise _Rollback
     except _Rollback:
         pass
