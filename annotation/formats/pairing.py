@@ -9,7 +9,7 @@ named like masks/labels/GT beside an images folder.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff"}
 MASK_FOLDERS = {"masks", "mask", "labels", "label", "gt", "groundtruth", "annotations"}
@@ -106,3 +106,9 @@ def pair_with_regions(
         items.append(Item(str(match), None, entry.regions))
     unused = sorted(str(p) for p in files if p not in used)
     return items, unused, errors
+
+
+def type_folders(root: Path) -> list[Path]:
+    """The `<Type>` folders of a dataset laid out as `<Type>/Imgs/...` (one per defect type),
+    by name; whatever types the dataset holds."""
+    return sorted(imgs.parent for imgs in Path(root).glob("*/Imgs") if imgs.is_dir())

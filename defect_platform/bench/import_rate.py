@@ -26,11 +26,10 @@ from django.test import override_settings
 from PIL import Image as PILImage
 
 from annotation import import_jobs
+from annotation.formats.pairing import type_folders
 from annotation.importing import import_folder
 from annotation.models import ImportJob
 from defect_platform.core.models import Membership, Project
-
-FOLDERS = ("MT_Blowhole", "MT_Break", "MT_Uneven", "MT_Free")
 
 
 class _Rollback(Exception):
@@ -71,7 +70,7 @@ def _project(user, name: str) -> Project:
 
 
 def measure(data: Path | None, quick: bool) -> dict:
-    """Images/s importing the magnetic-tile folders under `data` (quick: a synthetic set)."""
+    """Images/s importing every `<Type>/Imgs` folder under `data` (quick: a synthetic set)."""
     figures: dict = {}
     with tempfile.TemporaryDirectory(prefix="bench-import-") as scratch:
         if quick:
@@ -80,9 +79,9 @@ def measure(data: Path | None, quick: bool) -> dict:
             figures["annotation.import_data"] = f"synthetic ({len(folders)} folder)"
         else:
             root = Path(data)
-            folders = [root / name for name in FOLDERS if (root / name).is_dir()]
+            folders = type_folders(root)
             if not folders:
-                raise FileNotFoundError(f"{root} holds none of the folders {', '.join(FOLDERS)}")
+                raise FileNotFoundError(f"{root} holds no <Type>/Imgs folder")
             figures["annotation.import_data"] = "magnetic-tile " + " + ".join(
                 f.name for f in folders
             )

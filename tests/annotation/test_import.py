@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from PIL import Image as PILImage
 
-from annotation.formats.pairing import pair
+from annotation.formats.pairing import pair, type_folders
 from annotation.models import Image, LabelVersion
 from tests.conftest import MAGNETIC_TILE, make_image, png_bytes, require_shared
 
@@ -119,10 +119,50 @@ def test_reimporting_the_same_archive_adds_nothing(client_for, owner, project):
     assert LabelVersion.objects.count() == 1
 
 
+def test_the_import_command_takes_a_zip(owner, project, tmp_path):
+    mask = np.zeros((48, 64), np.uint8)
+    mask[5:15, 5:20] = 200
+    archive = tmp_path / "set.zip"
+    archive.write_bytes(
+        _zip(
+            {
+                "T/Imgs/one.jpg": _jpeg(1),
+                "T/Imgs/one.png": png_bytes(mask),
+                "T/Imgs/two.jpg": _jpeg(2),
+                "T/Imgs/two.png": png_bytes(np.zeros((48, 64), np.uint8)),
+                "T/Imgs/bad.jpg": b"not a jpeg",
+            }
+        )
+    )
+    out = io.StringIO()
+    call_command(
+        "import_dataset",
+        project.slug,
+        str(archive),
+        "--masks",
+        "soft",
+        user=owner.username,
+        stdout=out,
+    )
+    assert project.images.count() == 2
+    versions = LabelVersion.objects.filter(label__image__project=project)
+    assert sorted(versions.values_list("kind", flat=True)) == ["mask", "negative"]
+    soft = versions.get(kind="mask")
+    assert soft.is_soft and np.array_equal(np.asarray(PILImage.open(soft.mask.path)), mask)
+    assert "skipped T/Imgs/bad.jpg" in out.getvalue()
+    assert "1 masks, 1 negatives, masks read as soft" in out.getvalue()
+
+
+# Whatever <Type>/Imgs folders the dataset holds; one placeholder when it is absent, so that
+# the test runs and says so (require_shared) instead of vanishing from the run.
+DATASET_TYPES = [f.name for f in type_folders(MAGNETIC_TILE)] or ["(no dataset)"]
+
+
 @pytest.mark.realdata
-@pytest.mark.parametrize("folder", ["MT_Blowhole", "MT_Break", "MT_Uneven", "MT_Free"])
+@pytest.mark.parametrize("folder", DATASET_TYPES)
 def test_the_magnetic_tile_folders_import_exactly(folder, owner, project):
     source = require_shared(MAGNETIC_TILE) / folder
+    assert (source / "Imgs").is_dir(), f"{MAGNETIC_TILE} holds no <Type>/Imgs folder"
     call_command("import_dataset", project.slug, str(source), user=owner.username)
     jpgs = sorted((source / "Imgs").glob("*.jpg"))
     masks = [np.asarray(PILImage.open(j.with_suffix(".png")).convert("L")) for j in jpgs]
