@@ -28,6 +28,7 @@ from inspection.access import (
     visible_project_ids,
 )
 from inspection.models import RecordMask, RecordView
+from inspection.record_filters import RecordFilter
 from inspection.serializers import (
     DecisionRequestSerializer,
     DecisionSerializer,
@@ -102,8 +103,11 @@ class StationDetailView(generics.RetrieveAPIView):
 
 
 class RecordListView(generics.ListAPIView):
+    """Inspected objects, newest first, filtered by station, verdict, defect type found,
+    serial, lot and capture time (`since` inclusive, `until` exclusive)."""
+
     serializer_class = RecordSerializer
-    filterset_fields = ["verdict", "station", "serial", "lot"]
+    filterset_class = RecordFilter
     ordering_fields = ["id", "captured_at"]
 
     def get_queryset(self):
