@@ -302,3 +302,63 @@ def test_sixty_undo_steps_overlay_controls_whole_image_marks_and_the_next_image(
     assert version["kind"] == "mask" and mask[60, 80] == 255
     page.click("#next-image")
     page.wait_for_url(f"**/images/{image}/label/")
+
+
+def _version_mask(page, version: dict) -> np.ndarray:
+    png = page.request.get(version["mask_url"]).body()
+    return np.asarray(Image.open(io.BytesIO(png)).convert("L"))
+
+
+def test_two_tabs_painting_one_label_merge_after_a_conflict_and_keep_every_version(page):
+    image = _open_new_image(page, 508)
+    square = np.zeros(SIZE, np.uint8)
+    square[100:140, 170:210] = 255
+    first = page.request.post(
+        f"/api/images/{image}/labels/",
+        multipart={
+            "kind": "mask",
+            "mask": {"name": "m.png", "mimeType": "image/png", "buffer": png_bytes(square)},
+        },
+        headers={"X-CSRFToken": _csrf(page)},
+    )
+    assert first.status == 201, first.text()
+    v1 = first.json()
+    page.reload()
+    page.wait_for_selector("#editor[data-ready]")
+    other = page.context.new_page()
+    other.goto(f"/images/{image}/label/")
+    other.wait_for_selector("#editor[data-ready]")
+
+    # Both tabs edit v1. The first one's stroke is saved as v2; the second tab's save still
+    # names v1, so the server answers 409 and the editor offers to merge.
+    _stroke(page, (60, 60), (120, 60))
+    v2, _ = _stored(page, image)
+    assert v2["parent"] == v1["id"]
+    _stroke(other, (250, 200), (330, 200))
+    other.wait_for_selector("#conflict", state="visible", timeout=15_000)
+    assert "v2 by admin" in other.text_content("#conflict-text")
+    assert other.text_content("#save-state") == "unsaved"
+
+    other.click("#conflict-merge")
+    other.wait_for_selector("#conflict", state="hidden")
+    merged, mask = _stored(other, image)
+    assert merged["parent"] == v2["id"] and merged["number"] == 3
+    assert (mask[100:140, 170:210] == 255).all()  # v1's square
+    assert (mask[57:64, 65:115] == 255).all()  # the first tab's stroke
+    assert (mask[197:204, 255:325] == 255).all()  # the second tab's stroke
+    assert not mask[:40].any() and not mask[230:].any()
+
+    # Every version stays: v1 as uploaded, v2 with only the first tab's stroke.
+    for version, strokes in ((v1, ()), (v2, ((60, 90),))):
+        stored = page.request.get(f"/api/label-versions/{version['id']}/").json()
+        held = _version_mask(page, stored)
+        assert (held[100:140, 170:210] == 255).all()
+        assert [int(held[y, x]) for y, x in strokes] == [255] * len(strokes)
+        assert not held[190:210].any() and (version is v2 or not held[:80].any())
+
+    # The merge is one undo step: undone, the tab holds what it painted itself.
+    other.keyboard.press("Control+z")
+    assert _overlay_alpha(other, 90, 60) == 0 and _overlay_alpha(other, 290, 200) == 255
+    undone, mask = _stored(other, image)
+    assert undone["parent"] == merged["id"] and mask[60, 90] == 0 and mask[200, 290] == 255
+    other.close()

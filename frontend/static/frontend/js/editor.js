@@ -1,9 +1,12 @@
 // The mask editor page: wires the label buffer (maskbuffer.js), its drawing (overlay.js),
-// zoom/pan (viewport.js) and saving (labelsave.js) to the toolbar, the pointer and the keyboard.
+// zoom/pan (viewport.js) and saving (labelsave.js) to the toolbar, the pointer and the keyboard;
+// reviewers also get a read-only layer of other labels (referencelayer.js).
 import { api } from "./api.js";
 import { LabelSaver } from "./labelsave.js";
 import { emptyRect, grow, History, isEmpty, MaskBuffer } from "./maskbuffer.js";
+import { readMask } from "./maskread.js";
 import { Overlay } from "./overlay.js";
+import { ReferenceLayer } from "./referencelayer.js";
 import { toast } from "./toast.js";
 import { Viewport } from "./viewport.js";
 
@@ -37,6 +40,20 @@ const overlay = new Overlay(maskLayer, buffer, root.dataset.color || "#e4572e");
 const view = new Viewport(frame, $("stage"), width, height, (v) => {
   $("zoom-level").textContent = `${Math.round(v.scale * 100)}%`;
 });
+// Only reviewers' pages carry the layer: annotators label without seeing each other's work.
+const reference = $("reference")
+  ? new ReferenceLayer({
+      container: $("reference"),
+      picker: $("reference-pick"),
+      toggle: $("toggle-reference"),
+      colorInput: $("reference-color"),
+      imageId,
+      me,
+      width,
+      height,
+      onError: (err) => toast(`Layer not shown: ${err.message}`, "error"),
+    })
+  : null;
 
 // Frame costs for the benchmark: main-thread milliseconds spent on input and redraw per frame.
 const stats = { frameWork: [], frameInterval: [] };
@@ -304,7 +321,7 @@ $("toggle-label").addEventListener("click", toggleLabel);
 $("zoom-fit").addEventListener("click", () => view.fit());
 $("undo").addEventListener("click", () => undo());
 $("redo").addEventListener("click", () => undo(true));
-$("save").addEventListener("click", () => saver.saveNow());
+$("save").addEventListener("click", () => saveNow());
 $("mark-negative").addEventListener("click", () => markWhole("negative"));
 $("mark-unsure").addEventListener("click", () => markWhole("unsure"));
 const help = $("help");
@@ -339,7 +356,7 @@ document.addEventListener("keydown", (event) => {
     const withCtrl = {
       z: () => undo(event.shiftKey),
       y: () => undo(true),
-      s: () => saver.saveNow(),
+      s: () => saveNow(),
     };
     const action = withCtrl[key];
     if (action) {
@@ -362,6 +379,7 @@ document.addEventListener("keydown", (event) => {
     "[": () => setSize(Number(sizeInput.value) / 1.25),
     "]": () => setSize(Math.max(Number(sizeInput.value) + 1, Number(sizeInput.value) * 1.25)),
     h: toggleLabel,
+    r: () => reference?.toggle(),
     f: () => view.fit(),
     "+": () => view.zoomCentre(1.25),
     "=": () => view.zoomCentre(1.25),
@@ -418,25 +436,58 @@ window.addEventListener("pageshow", (event) => {
   if (event.persisted) window.location.reload();
 });
 
-// --- Loading -------------------------------------------------------------------------------
+// --- Conflicts -----------------------------------------------------------------------------
 
-async function readMask(url) {
-  const response = await fetch(url, { credentials: "same-origin" });
-  if (!response.ok) throw new Error(`mask: HTTP ${response.status}`);
-  const bitmap = await createImageBitmap(await response.blob(), {
-    colorSpaceConversion: "none",
-    premultiplyAlpha: "none",
-  });
-  const ctx = new OffscreenCanvas(width, height).getContext("2d", { willReadFrequently: true });
-  ctx.drawImage(bitmap, 0, 0);
-  const band = Math.max(1, Math.floor((1 << 22) / width));
-  for (let y = 0; y < height; y += band) {
-    const rows = Math.min(band, height - y);
-    const rgba = ctx.getImageData(0, y, width, rows).data;
-    const out = buffer.data.subarray(y * width, (y + rows) * width);
-    for (let i = 0; i < out.length; i++) out[i] = rgba[i * 4]; // grey: red is the value
+// A save answered 409: someone saved this label since it was loaded here. Until the user
+// picks merge, keep mine or reload, autosave waits and the edits stay in the draft.
+const conflictBar = $("conflict");
+saver.onConflict = (current) => {
+  const who = current ? `v${current.number} by ${current.author}` : "a newer version";
+  $("conflict-text").textContent =
+    `Someone saved this label (${who}) since you opened it. Merge keeps both people's ` +
+    "painting; Keep mine saves yours over it (theirs stays a version); Discard mine opens theirs.";
+  conflictBar.hidden = false;
+};
+
+function saveNow() {
+  conflictBar.hidden = true; // a save from here replaces the newer version: the user chose so
+  return saver.saveNow();
+}
+
+let merging = false;
+
+async function merge() {
+  const current = saver.conflict?.current;
+  if (merging || current === undefined) return;
+  merging = true;
+  try {
+    const theirs = new MaskBuffer(width, height);
+    if (current?.mask_url) await readMask(current.mask_url, theirs);
+    finishGesture(); // a stroke drawn while theirs loaded is mine too, before the merge
+    cancelPolygon();
+    const rect = buffer.maxWith(theirs.data);
+    commit(rect); // one undo step: Ctrl+Z gives back exactly what this tab held
+    // A whole-image mark on one side and painted pixels on the other: the pixels win.
+    const kind = current?.kind === "mask" ? "mask" : saver.kind;
+    saver.rebase(current?.id ?? null);
+    conflictBar.hidden = true;
+    edited(rect, kind);
+    await saver.save();
+  } catch (err) {
+    toast(`Not merged: ${err.message}`, "error");
+  } finally {
+    merging = false;
   }
 }
+
+$("conflict-merge").addEventListener("click", merge);
+$("conflict-overwrite").addEventListener("click", () => saveNow());
+$("conflict-discard").addEventListener("click", async () => {
+  await saver.discard();
+  window.location.reload();
+});
+
+// --- Loading -------------------------------------------------------------------------------
 
 // With no label of yours yet, the model's proposal (when one was computed) is the starting
 // point: its confident pixels (probability >= 0.5) painted, for you to correct.
@@ -444,7 +495,7 @@ async function startFromPreLabel() {
   const response = await fetch(`/api/images/${imageId}/prelabel/`, { credentials: "same-origin" });
   if (!response.ok) return;
   const prelabel = await response.json();
-  await readMask(prelabel.mask_url);
+  await readMask(prelabel.mask_url, buffer);
   const data = buffer.data;
   for (let i = 0; i < data.length; i++) data[i] = data[i] >= 128 ? 255 : 0;
   toast(`Started from model version ${prelabel.model_version}'s proposal: correct it, then save.`);
@@ -453,12 +504,13 @@ async function startFromPreLabel() {
 async function load() {
   const labels = await api(labelsUrl);
   const version = labels.find((label) => label.annotator === me)?.current_version;
-  if (version?.mask_url) await readMask(version.mask_url);
+  if (version?.mask_url) await readMask(version.mask_url, buffer);
   else if (!version) await startFromPreLabel();
   history.reset();
   saver.loaded(version);
   await restoreDraft(version?.kind ?? null);
   overlay.drawAll();
+  await reference?.start(new URLSearchParams(window.location.search).get("review"));
 }
 
 // Edits this browser kept but the server never got (the tab closed offline, say) come back as

@@ -39,7 +39,10 @@ export class LabelSaver {
     this.savedEdits = 0;
     this.saving = null;
     this.timer = null;
-    this.conflict = null; // {version} after a 409: autosave stops until an explicit save
+    // {version, current} after a 409 (current: the server's version, as the 409 body gives
+    // it); autosave stops until the user merges, saves over it or discards.
+    this.conflict = null;
+    this.onConflict = null; // called with `current` on a 409; a toast when nobody listens
     this.worker = undefined;
     this.jobs = new Map();
     this.nextJob = 1;
@@ -149,6 +152,22 @@ export class LabelSaver {
     }
   }
 
+  /** The next save edits `versionId` (the edits now hold what it holds: a merge). */
+  rebase(versionId) {
+    this.baseVersion = versionId;
+    this.conflict = null;
+  }
+
+  /** Gives up the unsaved edits (the user chose the stored version): no draft, no exit save. */
+  discard() {
+    clearTimeout(this.timer);
+    clearTimeout(this.draftTimer);
+    this.savedEdits = this.edits;
+    this.draftEdits = this.edits;
+    this.drafting = this.drafting.then(() => drafts.drop(this.draftKey)).catch(() => {});
+    return this.drafting;
+  }
+
   /** Ctrl+S and the Save button: also the way to overwrite someone else's version. */
   saveNow() {
     if (this.conflict) {
@@ -186,14 +205,18 @@ export class LabelSaver {
     } catch (err) {
       this.setState("unsaved");
       if (err instanceof ApiError && err.status === 409) {
-        this.conflict = { version: err.body?.current_version?.id ?? null };
+        const current = err.body?.current_version ?? null;
+        this.conflict = { version: current?.id ?? null, current };
         clearTimeout(this.timer);
-        toast(
-          "Someone saved this label since you opened it. Reload to see theirs, or press " +
-            "Save to replace it with yours.",
-          "error",
-          10000,
-        );
+        if (this.onConflict) this.onConflict(current);
+        else {
+          toast(
+            "Someone saved this label since you opened it. Reload to see theirs, or press " +
+              "Save to replace it with yours.",
+            "error",
+            10000,
+          );
+        }
       } else {
         toast(`Not saved: ${err.message}`, "error");
         this.schedule(RETRY_MS);

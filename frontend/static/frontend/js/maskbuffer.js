@@ -161,6 +161,30 @@ export class MaskBuffer {
     return rect;
   }
 
+  /**
+   * Merges another label of the same image into this one: each pixel takes the larger value.
+   * A pixel either person painted stays painted (at the higher probability when both did), so
+   * a merge never loses a defect someone marked; what it cannot keep is an erasure, which only
+   * costs a stroke of the eraser to redo, whereas a lost defect would go unnoticed. Returns
+   * the rect of the pixels that changed.
+   */
+  maxWith(other) {
+    const rect = emptyRect();
+    const { width: w, height: h, data } = this;
+    for (let y = 0; y < h; y++) {
+      let first = -1;
+      let last = -1;
+      for (let i = y * w, end = i + w; i < end; i++) {
+        if (other[i] <= data[i]) continue;
+        data[i] = other[i];
+        if (first < 0) first = i;
+        last = i;
+      }
+      if (first >= 0) grow(rect, { x0: first - y * w, y0: y, x1: last - y * w + 1, y1: y + 1 });
+    }
+    return rect;
+  }
+
   /** Takes every pixel from `data` (same size); returns the whole buffer as changed. */
   replace(data) {
     this.data.set(data);

@@ -78,7 +78,17 @@ function reviewable(label) {
     drafts.delete(label.id);
   });
   row.dataset.label = label.id;
-  row.append(text, el("div", { className: "inline" }, accept, reject));
+  const buttons = el("div", { className: "inline" }, accept, reject);
+  // Judge the pixels, not the summary: draw this label as the editor's read-only layer.
+  const picker = document.getElementById("reference-pick");
+  if (picker && label.annotator !== me && label.current_version.kind === "mask") {
+    const show = el("button", { className: "btn btn-quiet", type: "button", textContent: "Show" });
+    show.title = "Draw this label over the image (R hides it)";
+    show.addEventListener("click", () =>
+      picker.dispatchEvent(new CustomEvent("show-layer", { detail: `label:${label.id}` })));
+    buttons.append(show);
+  }
+  row.append(text, buttons);
   return row;
 }
 
