@@ -1,14 +1,15 @@
 import io
 import struct
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import override_settings
+from django.test import Client, override_settings
 from PIL import Image as PILImage
 
-from annotation.models import Image, LabelVersion
+from annotation.models import Image, Label, LabelVersion
 from tests.conftest import make_image, png_bytes
 
 
@@ -132,6 +133,50 @@ def test_each_save_is_a_new_version_and_a_stale_save_gets_409(client_for, owner,
     assert set(np.unique(stored)) == {0, 255}  # binary masks are thresholded at 128
     served = client.get(f"/api/label-versions/{v1}/mask/")
     assert served.status_code == 200 and served["Content-Type"] == "image/png"
+
+
+def test_label_versions_cannot_be_deleted_through_the_api_or_the_admin(
+    client_for, owner, project, make_user
+):
+    image = _image(project, owner)
+    mask = np.zeros((64, 64), dtype=np.uint8)
+    mask[10:20, 10:20] = 255
+    v1 = _save(client_for(owner), image, mask).json()["id"]
+    v2 = _save(client_for(owner), image, np.zeros_like(mask), base=v1).json()["id"]
+    label = Label.objects.get()
+    root = make_user("root", staff=True)
+    root.is_superuser = True
+    root.save()
+    routes = [
+        f"/api/label-versions/{v1}/",
+        f"/api/label-versions/{v2}/",
+        f"/api/label-versions/{v1}/mask/",
+        f"/api/images/{image.pk}/labels/",
+        f"/api/labels/{label.pk}/submit/",
+        f"/api/labels/{label.pk}/review/",
+        f"/api/labels/{label.pk}/reviews/",
+    ]
+    for user in (owner, root):
+        for url in routes:
+            assert client_for(user).delete(url).status_code in (403, 405), (user, url)
+    admin = Client()
+    admin.force_login(root)
+    for url in (
+        f"/admin/annotation/labelversion/{v1}/delete/",
+        f"/admin/annotation/label/{label.pk}/delete/",
+    ):
+        assert admin.get(url).status_code == 403, url
+        assert admin.post(url, {"post": "yes"}).status_code == 403, url
+    # No bulk delete in the list either, and the image, which its labels protect, stays.
+    admin.post(
+        "/admin/annotation/labelversion/",
+        {"action": "delete_selected", "_selected_action": [v1, v2], "post": "yes"},
+    )
+    admin.post(f"/admin/annotation/image/{image.pk}/delete/", {"post": "yes"})
+    assert sorted(LabelVersion.objects.values_list("pk", flat=True)) == [v1, v2]
+    assert Label.objects.filter(pk=label.pk, current_version_id=v2).exists()
+    assert Image.objects.filter(pk=image.pk).exists()
+    assert all(Path(v.mask.path).exists() for v in LabelVersion.objects.exclude(mask=""))
 
 
 def test_soft_masks_keep_their_probabilities(client_for, owner, project):

@@ -11,6 +11,7 @@ from django.utils import timezone
 from annotation import queue, review
 from annotation.models import Assignment, Label, ReviewEvent
 from annotation.services import CONSENSUS_USER, add_image, save_label, training_labels
+from defect_platform.core.models import AuditLogEntry
 from tests.conftest import make_image, png_bytes
 
 
@@ -156,6 +157,31 @@ def test_the_queue_sends_each_image_to_overlap_annotators(
     # 4 images x overlap 2 = 8 places: the first two take all 4 each, the third gets none.
     assert sorted(got["owner"]) == sorted(got["annotator"]) == [i.pk for i in images]
     assert got["third"] == []
+
+
+@pytest.mark.django_db
+def test_owners_set_the_overlap_through_the_project_api(
+    project, owner, annotator, reviewer, outsider, make_user, client_for
+):
+    url = f"/api/projects/{project.pk}/"
+    answer = client_for(owner).patch(url, {"overlap": 3}, format="json")
+    assert answer.status_code == 200 and answer.json()["overlap"] == 3
+    project.refresh_from_db()
+    assert project.overlap == 3
+    entry = AuditLogEntry.objects.get(action=AuditLogEntry.Action.PROJECT_SETTINGS)
+    assert entry.detail["changes"] == {"overlap": ["1", "3"]}
+    for bad in (0, 11, -2, "two", None, 2.5):
+        answer = client_for(owner).patch(url, {"overlap": bad}, format="json")
+        assert answer.status_code == 400, bad
+        assert "overlap" in answer.json()["errors"], answer.json()
+    engineer = make_user("engineer", "engineer", project)
+    for user in (annotator, reviewer, engineer):
+        answer = client_for(user).patch(url, {"overlap": 5}, format="json")
+        assert answer.status_code == 403, user.username
+    assert client_for(outsider).patch(url, {"overlap": 5}, format="json").status_code == 404
+    project.refresh_from_db()
+    assert project.overlap == 3
+    assert AuditLogEntry.objects.count() == 1
 
 
 @pytest.mark.django_db
