@@ -70,6 +70,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "defect_platform.core.middleware.RequestMetricsMiddleware",
+    "defect_platform.core.request_limits.BodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -78,7 +79,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "defect_platform.core.middleware.DatabaseUnavailableMiddleware",
+    "defect_platform.core.middleware.DatabaseErrorMiddleware",
 ]
 
 ROOT_URLCONF = "defect_platform.urls"
@@ -261,8 +262,10 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = DEBUG
-MAX_UPLOAD_MB = env_int("MAX_UPLOAD_MB", 200, 1)
-DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_MB * 1024 * 1024
+# The largest request body (files included) any route takes; the import route takes up to
+# MAX_IMPORT_BYTES instead (request_limits.py answers 413 above them).
+MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_MB", 200, 1) * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_BYTES
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 # Images above this many pixels are refused (decompression bombs).
 MAX_IMAGE_PIXELS = env_int("MAX_IMAGE_PIXELS", 64_000_000, 1)
@@ -319,5 +322,5 @@ INFERENCE_RUNTIME = env_choice(
 )
 # An export zip is built in memory up to this size, then in a temporary file.
 EXPORT_MEMORY_MB = env_int("EXPORT_MEMORY_MB", 64, 0)
-# The most an imported archive may unpack to.
+# The largest import upload, and the most an imported archive may unpack to.
 MAX_IMPORT_BYTES = env_int("MAX_IMPORT_MB", 4096, 1) * 1024 * 1024

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import (
+    PermissionDenied,
+    RequestDataTooBig,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.db import DatabaseError
 from django.http import Http404, JsonResponse
 from django.views import defaults
@@ -11,7 +17,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from defect_platform.core.middleware import RETRY_AFTER_S
+from defect_platform.core import database_errors
 from defect_platform.core.storage import StorageFull
 
 
@@ -42,23 +48,49 @@ def exception_handler(exc, context):
     return response
 
 
+def _error(status_code: int, code: str, detail: str, headers=None) -> Response:
+    return Response({"detail": detail, "code": code, "errors": {}}, status_code, headers=headers)
+
+
+def _request_refused(exc) -> Response | None:
+    """Django's own limits on a request body, met while parsing it (request_limits.py
+    refuses most oversized bodies before that, by their length)."""
+    if isinstance(exc, RequestDataTooBig):
+        megabytes = settings.DATA_UPLOAD_MAX_MEMORY_SIZE / 2**20
+        return _error(
+            status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            "too_large",
+            f"The request's form or JSON data is larger than {megabytes:.4g} MB (files aside); "
+            "send less per request.",
+        )
+    if isinstance(exc, TooManyFieldsSent):
+        return _error(
+            status.HTTP_400_BAD_REQUEST,
+            "too_many_fields",
+            f"The request has more than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} form fields.",
+        )
+    if isinstance(exc, TooManyFilesSent):
+        return _error(
+            status.HTTP_400_BAD_REQUEST,
+            "too_many_files",
+            f"The request has more than {settings.DATA_UPLOAD_MAX_NUMBER_FILES} files; send "
+            "them in several requests.",
+        )
+    return None
+
+
 def _error_response(exc, context):
     if isinstance(exc, DatabaseError):
-        response = Response(
-            {
-                "detail": "The database is unavailable; retry in a few seconds.",
-                "code": "database_unavailable",
-                "errors": {},
-            },
-            status=status.HTTP_503_SERVICE_UNAVAILABLE,
-            headers={"Retry-After": str(RETRY_AFTER_S)},
-        )
-        return response
+        answer = database_errors.answer_for(exc)
+        if answer is None:
+            return None  # a bug: re-raised, logged, and answered by server_error below
+        retry = {"Retry-After": str(answer.retry_after_s)} if answer.retry_after_s else None
+        return _error(answer.status, answer.code, answer.detail, retry)
+    refused = _request_refused(exc)
+    if refused is not None:
+        return refused
     if isinstance(exc, StorageFull):
-        return Response(
-            {"detail": exc.strerror, "code": "storage_full", "errors": {}},
-            status=status.HTTP_507_INSUFFICIENT_STORAGE,
-        )
+        return _error(status.HTTP_507_INSUFFICIENT_STORAGE, "storage_full", exc.strerror)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

@@ -2,11 +2,11 @@ import logging
 
 from django.db import DatabaseError
 from django.http import HttpResponse, JsonResponse
+from django.utils.html import escape
 
-from defect_platform.core import metrics
+from defect_platform.core import database_errors, metrics
 
 log = logging.getLogger(__name__)
-RETRY_AFTER_S = 5
 
 
 class RequestMetricsMiddleware:
@@ -19,10 +19,11 @@ class RequestMetricsMiddleware:
         return response
 
 
-class DatabaseUnavailableMiddleware:
-    """A database that is down or restarting is a 503 with retry advice, not a 500: clients
-    and load balancers retry, and nothing was half-written (each save is one transaction).
-    The API's own handler does the same for API views (api_errors.py)."""
+class DatabaseErrorMiddleware:
+    """Database faults outside the API views (pages, probes) get the same answers as the API
+    (database_errors.py): a database that is down or restarting is a 503 with retry advice, not
+    a 500, so clients and load balancers retry, and nothing was half-written (each save is one
+    transaction). The API's own handler does the same for API views (api_errors.py)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -33,16 +34,19 @@ class DatabaseUnavailableMiddleware:
     def process_exception(self, request, exception):
         if not isinstance(exception, DatabaseError):
             return None
-        log.warning("database unavailable for %s %s: %s", request.method, request.path, exception)
-        detail = "The database is unavailable; retry in a few seconds."
+        answer = database_errors.answer_for(exception)
+        if answer is None:
+            return None  # a bug: Django's 500 handling logs it
+        log.warning("database error for %s %s: %s", request.method, request.path, exception)
         if request.path.startswith("/api/"):
-            response = JsonResponse(
-                {"detail": detail, "code": "database_unavailable", "errors": {}}, status=503
-            )
+            response = JsonResponse(answer.body(), status=answer.status)
         else:
+            title = "Unavailable" if answer.status == 503 else "Not saved"
             response = HttpResponse(
-                f"<!doctype html><title>Unavailable</title><h1>Unavailable</h1><p>{detail}</p>",
-                status=503,
+                f"<!doctype html><title>{title}</title><h1>{title}</h1>"
+                f"<p>{escape(answer.detail)}</p>",
+                status=answer.status,
             )
-        response["Retry-After"] = str(RETRY_AFTER_S)
+        if answer.retry_after_s:
+            response["Retry-After"] = str(answer.retry_after_s)
         return response

@@ -1,24 +1,45 @@
 """A corpus of hostile inputs, generated here, against every endpoint that takes data: each
-gets a 4xx with a message, never a 5xx, and leaves no rows or files behind."""
+gets a 4xx with a message, never a 5xx, and leaves no rows or files behind.
+
+The number of hostile inputs tried is logged at the end of the module (run with
+--log-cli-level=INFO to see it).
+"""
 
 from __future__ import annotations
 
 import io
 import json
+import logging
 import struct
 import zipfile
 import zlib
+from collections import Counter
 
 import numpy as np
 import pytest
+from django.apps import apps
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image as PILImage
 
-from annotation.models import Image, Label, LabelVersion
-from inspection.models import InspectionRecord
-from tests.conftest import make_image, png_bytes
-from training.models import TrainingJob
+from annotation.models import Image
+from annotation.services import add_image
+from defect_platform.core.models import Membership, Project, Webhook
+from inspection.models import Station
+from tests.conftest import make_image, png_bytes, zip_bytes
+
+log = logging.getLogger(__name__)
+TRIED: Counter[str] = Counter()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _report_corpus_size():
+    yield
+    log.info(
+        "hostile inputs tried: %d (%s)",
+        sum(TRIED.values()),
+        ", ".join(f"{what} {n}" for what, n in sorted(TRIED.items())),
+    )
 
 
 def _jpeg(seed=0, size=(32, 32)) -> bytes:
@@ -54,23 +75,40 @@ BAD_IMAGES = {
 }
 
 
+APPS = ("core", "annotation", "training", "inspection")
+# Events tell a project's members what happened, a refused import included: not data.
+NOT_DATA = {"core.ProjectEvent"}
+
+
 def _snapshot_state():
+    """Row counts of every model of the platform, the rows a refused edit could change, and
+    the media files."""
     media = settings.MEDIA_ROOT
     files = sorted(p.relative_to(media).as_posix() for p in media.rglob("*") if p.is_file())
-    return (
-        Image.objects.count(),
-        Label.objects.count(),
-        LabelVersion.objects.count(),
-        TrainingJob.objects.count(),
-        InspectionRecord.objects.count(),
-        files,
-    )
+    counts = {
+        model._meta.label: model.objects.count()
+        for label in APPS
+        for model in apps.get_app_config(label).get_models()
+        if model._meta.label not in NOT_DATA
+    }
+    rows = {
+        "stations": list(Station.objects.order_by("pk").values()),
+        "webhooks": list(Webhook.objects.order_by("pk").values()),
+        "memberships": list(Membership.objects.order_by("pk").values()),
+        "projects": list(Project.objects.order_by("pk").values()),
+    }
+    return counts, rows, files
 
 
-def _assert_refused(response, what):
+def _assert_refused(response, what, field=None, kind="refused"):
+    """A 4xx whose body is the API's error shape with a message; with `field`, the error
+    names it (the input was refused for the right reason)."""
+    TRIED[kind] += 1
     assert 400 <= response.status_code < 500, (what, response.status_code, response.content[:300])
     body = response.json()
-    assert body.get("detail"), (what, body)
+    assert body.get("detail") and body.get("code") and "errors" in body, (what, body)
+    if field is not None:
+        assert field in body["errors"] or field in body["detail"], (what, field, body)
 
 
 @pytest.mark.django_db
@@ -85,7 +123,7 @@ def test_bad_image_uploads_are_refused_each_with_a_reason_and_nothing_is_kept(
             {"files": [SimpleUploadedFile(name, data)]},
             format="multipart",
         )
-        _assert_refused(response, name)
+        _assert_refused(response, name, kind="image uploads")
     assert _snapshot_state() == before
 
 
@@ -113,7 +151,7 @@ def test_bad_masks_are_refused_and_the_label_keeps_its_versions(project, owner, 
     }
     for what, data in cases.items():
         response = client.post(f"/api/images/{image.pk}/labels/", data, format="multipart")
-        _assert_refused(response, what)
+        _assert_refused(response, what, kind="masks")
     assert _snapshot_state() == before
 
 
@@ -141,7 +179,7 @@ def test_hostile_job_parameters_are_refused_before_any_worker_time(
     before = _snapshot_state()
     for params in cases:
         response = client.post(url, params, format="json")
-        _assert_refused(response, params)
+        _assert_refused(response, params, kind="job parameters")
     assert _snapshot_state() == before
 
 
@@ -154,7 +192,7 @@ def test_malformed_and_deeply_nested_json_gets_a_clear_400(labelled_project, own
         response = client.generic(
             "POST", url, body.encode("utf-8", "surrogatepass"), "application/json"
         )
-        _assert_refused(response, body[:20])
+        _assert_refused(response, body[:20], kind="malformed json")
 
 
 @pytest.mark.django_db
@@ -179,7 +217,7 @@ def test_hostile_archives_import_nothing_bad(project, owner, client_for):
             {"archive": SimpleUploadedFile("x.zip", data)},
             format="multipart",
         )
-        _assert_refused(response, what)
+        _assert_refused(response, what, kind="archives")
     assert _snapshot_state() == before
 
 
@@ -207,7 +245,7 @@ def test_hostile_inspect_requests_are_refused(trained_model, owner, client_for):
     }
     for what, data in cases.items():
         response = client.post("/api/inspect/", data, format="multipart")
-        _assert_refused(response, what)
+        _assert_refused(response, what, kind="inspect uploads")
     assert _snapshot_state() == before
 
 
@@ -220,7 +258,209 @@ def test_unicode_and_control_characters_in_names_are_stored_safely(project, owne
         {"files": [SimpleUploadedFile(name, png_bytes(make_image(4)))]},
         format="multipart",
     )
+    TRIED["names"] += 1
     assert response.status_code == 201, response.json()
     image = Image.objects.get(project=project)
     assert "\x00" not in image.source_name and "\n" not in image.source_name
     assert ".." not in image.file.name and "<" not in image.file.name
+
+
+# --- Request size limits --------------------------------------------------------------------
+
+
+@pytest.fixture
+def small_limits(settings, tmp_path):
+    """Bodies above 64 KiB refused, import uploads above 256 KiB; any file part a parser did
+    read would spill to this folder (above 1 KiB), so a test sees that none was written."""
+    settings.MAX_UPLOAD_BYTES = 64 * 1024
+    settings.MAX_IMPORT_BYTES = 256 * 1024
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 1024
+    spill = tmp_path / "upload-spill"
+    spill.mkdir()
+    settings.FILE_UPLOAD_TEMP_DIR = str(spill)
+    return spill
+
+
+def _noise_png(side: int, seed: int = 0) -> bytes:
+    """A PNG that does not compress: about 3 x side² bytes."""
+    return png_bytes(make_image(seed, (side, side)))
+
+
+def _assert_too_large(response, what, setting="MAX_UPLOAD_MB"):
+    _assert_refused(response, what, kind="oversized bodies")
+    assert response.status_code == 413, (what, response.status_code)
+    body = response.json()
+    assert body["code"] == "too_large" and setting in body["detail"], (what, body)
+    assert "MB" in body["detail"], body
+
+
+@pytest.mark.django_db
+def test_oversized_uploads_are_refused_before_anything_is_read(
+    project, owner, client_for, small_limits
+):
+    client = client_for(owner)
+    image, _ = add_image(project, png_bytes(make_image(5)), "base.png", owner)
+    big = _noise_png(200)  # about 120 KB
+    assert len(big) > settings.MAX_UPLOAD_BYTES
+    before = _snapshot_state()
+    cases = {
+        "image upload": (
+            f"/api/projects/{project.pk}/images/",
+            {"files": [SimpleUploadedFile("big.png", big)]},
+        ),
+        "inspect upload": (
+            "/api/inspect/",
+            {"project": project.pk, "images": [SimpleUploadedFile("big.png", big)]},
+        ),
+        "mask save": (
+            f"/api/images/{image.pk}/labels/",
+            {"kind": "mask", "mask": SimpleUploadedFile("m.png", big)},
+        ),
+    }
+    for what, (url, data) in cases.items():
+        _assert_too_large(client.post(url, data, format="multipart"), what)
+    padded = {"epochs": 2, "note": "x" * (100 * 1024)}
+    response = client.post(f"/api/projects/{project.pk}/jobs/", padded, format="json")
+    _assert_too_large(response, "json body")
+    assert _snapshot_state() == before
+    assert list(small_limits.iterdir()) == []
+
+    # The limit is the route's, not a refusal of every upload: a small image goes through.
+    small = client.post(
+        f"/api/projects/{project.pk}/images/",
+        {"files": [SimpleUploadedFile("small.png", _noise_png(40))]},
+        format="multipart",
+    )
+    assert small.status_code == 201, small.json()
+    assert list(small_limits.iterdir()) == []  # its spilled part was removed with the request
+
+
+@pytest.mark.django_db
+def test_imports_take_the_larger_import_limit(project, owner, client_for, small_limits):
+    client = client_for(owner)
+    url = f"/api/projects/{project.pk}/imports/?wait=1"
+    archive = zip_bytes({f"images/n{i}.png": _noise_png(64, i) for i in range(8)})  # ~100 KB
+    assert settings.MAX_UPLOAD_BYTES < len(archive) < settings.MAX_IMPORT_BYTES
+    too_big = zip_bytes({f"images/n{i}.png": _noise_png(64, i) for i in range(30)})
+    assert len(too_big) > settings.MAX_IMPORT_BYTES
+    before = _snapshot_state()
+    refused = client.post(
+        url, {"archive": SimpleUploadedFile("big.zip", too_big)}, format="multipart"
+    )
+    _assert_too_large(refused, "import", setting="MAX_IMPORT_MB")
+    assert _snapshot_state() == before
+    assert list(small_limits.iterdir()) == []
+
+    accepted = client.post(
+        url, {"archive": SimpleUploadedFile("ok.zip", archive)}, format="multipart"
+    )
+    assert accepted.status_code == 201, accepted.json()
+    assert Image.objects.filter(project=project).count() == 8
+
+
+@pytest.mark.django_db
+def test_djangos_parse_time_limits_answer_in_the_api_error_shape(
+    project, owner, client_for, settings
+):
+    """Form and JSON data above DATA_UPLOAD_MAX_MEMORY_SIZE (reachable where a route's body
+    limit is higher), too many form fields, too many files: JSON 413/400, not an HTML 400."""
+    client = client_for(owner)
+    jobs = f"/api/projects/{project.pk}/jobs/"
+    before = _snapshot_state()
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 4096
+    response = client.post(jobs, {"epochs": 2, "note": "x" * 8192}, format="json")
+    _assert_refused(response, "json over DATA_UPLOAD_MAX_MEMORY_SIZE", kind="oversized bodies")
+    assert response.status_code == 413 and response.json()["code"] == "too_large"
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+    fields = "&".join(f"f{i}=1" for i in range(settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 1))
+    response = client.generic("POST", jobs, fields, "application/x-www-form-urlencoded")
+    _assert_refused(response, "too many fields", kind="oversized bodies")
+    assert response.json()["code"] == "too_many_fields", response.json()
+    files = [
+        SimpleUploadedFile(f"{i}.png", b"x")
+        for i in range(settings.DATA_UPLOAD_MAX_NUMBER_FILES + 1)
+    ]
+    response = client.post(
+        f"/api/projects/{project.pk}/images/", {"files": files}, format="multipart"
+    )
+    _assert_refused(response, "too many files", kind="oversized bodies")
+    assert response.json()["code"] == "too_many_files", response.json()
+    assert _snapshot_state() == before
+
+
+def test_a_chunked_body_is_cut_off_at_the_limit_by_the_asgi_application(settings):
+    """A body sent without Content-Length is counted as it arrives: past the limit the
+    application stops reading and answers 413; the chunks after it are never taken."""
+    import asyncio
+
+    from asgiref.testing import ApplicationCommunicator
+    from django.core.asgi import get_asgi_application
+
+    from defect_platform.core.request_limits import AsgiBodyLimit
+
+    settings.MAX_UPLOAD_BYTES = 64 * 1024
+
+    async def scenario():
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "POST",
+            "scheme": "http",
+            "path": "/api/projects/1/images/",
+            "raw_path": b"/api/projects/1/images/",
+            "query_string": b"",
+            "root_path": "",
+            "headers": [(b"host", b"localhost"), (b"content-type", b"application/octet-stream")],
+            "client": ("127.0.0.1", 5000),
+            "server": ("127.0.0.1", 8000),
+        }
+        communicator = ApplicationCommunicator(AsgiBodyLimit(get_asgi_application()), scope)
+        chunk = b"x" * (16 * 1024)
+        for _ in range(20):
+            await communicator.send_input(
+                {"type": "http.request", "body": chunk, "more_body": True}
+            )
+        start = await communicator.receive_output(timeout=10)
+        body = await communicator.receive_output(timeout=10)
+        left = communicator.input_queue.qsize()
+        await communicator.wait(timeout=10)
+        return start, body, left
+
+    start, body, left = asyncio.run(scenario())
+    TRIED["oversized bodies"] += 1
+    assert start["status"] == 413
+    answer = json.loads(body["body"])
+    assert answer["code"] == "too_large" and "MAX_UPLOAD_MB" in answer["detail"], answer
+    assert left >= 15, f"{20 - left} chunks of 16 KiB read for a 64 KiB limit"
+
+
+@pytest.mark.integration
+@pytest.mark.django_db
+def test_the_asgi_server_refuses_a_chunked_upload_past_the_limit(project, tmp_path):
+    """End to end through Daphne: a chunked upload past MAX_UPLOAD_MB is a JSON 413, a chunked
+    upload under it reaches the view (401 here, unauthenticated), and the server stays up."""
+    import requests
+
+    from tests.processes import service_env, start_web
+
+    env = service_env(settings.MEDIA_ROOT, redis=False, MAX_UPLOAD_MB="1")
+    web, url = start_web(env, tmp_path)
+    try:
+
+        def chunks(total):
+            piece = b"x" * 65536
+            for _ in range(total // len(piece)):
+                yield piece
+
+        target = f"{url}/api/projects/{project.pk}/images/"
+        headers = {"Content-Type": "application/octet-stream"}
+        big = requests.post(target, data=chunks(3 * 2**20), headers=headers, timeout=60)
+        TRIED["oversized bodies"] += 1
+        assert big.status_code == 413, big.text[:300]
+        assert big.json()["code"] == "too_large" and "1 MB" in big.json()["detail"]
+        small = requests.post(target, data=chunks(256 * 1024), headers=headers, timeout=60)
+        assert small.status_code == 401, small.text[:300]
+        assert requests.get(f"{url}/healthz", timeout=10).status_code == 200
+    finally:
+        web.stop()
