@@ -103,7 +103,7 @@ def job_detail(request, pk):
         "project": job.project,
         "version": version,
         "validation": (version.metrics.get("validation") if version else None) or {},
-        "worst": worst_images(version.metrics) if version else [],
+        "worst": worst_images(version.metrics, dataset=job.dataset) if version else [],
         "can_train": can(request.user, job.project, "train"),
         "can_export": can(request.user, job.project, "import"),
     }

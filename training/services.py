@@ -383,12 +383,30 @@ def _attach_image_ids(job: TrainingJob, result) -> None:
             row["image"] = image_ids[indices[row["index"]]]
 
 
-def worst_images(metrics: dict, split: str = "validation", count: int = 8) -> list[dict]:
-    """Wrong verdicts first, then the lowest mask IoU among defective images."""
+def worst_images(
+    metrics: dict, split: str = "validation", count: int = 8, dataset: DatasetSnapshot | None = None
+) -> list[dict]:
+    """Wrong verdicts first, then the lowest mask IoU among defective images.
+
+    With the `dataset` the model trained on, each row also names the label version it was
+    judged against (`label_version`, and `label_mask`: whether that version has a mask), so a
+    page shows image, label and prediction side by side.
+    """
     rows = metrics.get(split, {}).get("per_image", [])
     wrong = [r for r in rows if r["predicted"] != r["actual"]]
     weak = sorted((r for r in rows if r["actual"] and r not in wrong), key=lambda r: r["iou"])
-    return (wrong + weak)[:count]
+    worst = [dict(r) for r in (wrong + weak)[:count]]
+    if dataset is not None:
+        versions = {int(k): int(v) for k, v in dataset.items.items()}
+        with_mask = set(
+            LabelVersion.objects.filter(pk__in=versions.values())
+            .exclude(mask="")
+            .values_list("pk", flat=True)
+        )
+        for row in worst:
+            row["label_version"] = versions.get(row.get("image"))
+            row["label_mask"] = row["label_version"] in with_mask
+    return worst
 
 
 def train_config(params: dict, validation: list[int] | None = None):

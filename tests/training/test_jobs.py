@@ -38,6 +38,9 @@ def test_a_job_trains_and_records_a_model_version_with_metrics(trained_model, la
     job = trained_model.job
     assert len(job.snapshot) == 6
     assert [h["epoch"] for h in job.history] == [0, 1]
+    for record in job.history:  # the live curves' figures, after every epoch
+        assert 0.0 <= record["val_iou"] <= 1.0 and 0.0 <= record["val_f1"] <= 1.0
+        assert record["val_loss"] > 0
     assert trained_model.number == 1
     assert {"train", "validation"} <= set(trained_model.metrics)
     assert (

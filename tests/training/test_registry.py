@@ -62,6 +62,14 @@ def test_per_image_results_name_their_images(trained_model):
     assert sorted(r["image"] for r in rows) == sorted(int(k) for k in trained_model.job.snapshot)
     worst = services.worst_images(trained_model.metrics)
     assert all("image" in row for row in worst)
+    dataset = trained_model.job.dataset
+    labelled = services.worst_images(trained_model.metrics, count=99, dataset=dataset)
+    assert [r["image"] for r in labelled] == [
+        r["image"] for r in services.worst_images(trained_model.metrics, count=99)
+    ]
+    for row in labelled:  # judged against the label version frozen in the snapshot
+        assert row["label_version"] == dataset.items[str(row["image"])]
+        assert row["label_mask"] == row["actual"]  # the negatives have no mask
 
 
 def test_prediction_png_is_scoped_to_the_models_project(trained_model, client_for, owner, outsider):
@@ -78,7 +86,7 @@ def test_the_job_page_shows_curves_rule_and_worst_images(trained_model, owner):
     client = Client()
     client.force_login(owner)
     page = client.get(f"/jobs/{trained_model.job.pk}/").content.decode()
-    assert 'id="loss-chart"' in page and 'id="pr-chart"' in page
+    assert 'id="loss-chart"' in page and 'id="pr-chart"' in page and 'id="metric-chart"' in page
     assert f"defective when ≥ {trained_model.min_area} px" in page
     assert f"/api/models/{trained_model.pk}/predict/" in page or "judged right" in page
 

@@ -169,21 +169,34 @@ def predict_probs(
     return out
 
 
-def _validation_loss(model, samples, config, loss_fn, device, precision) -> float:
+def _validation_pass(model, samples, config, loss_fn, device, precision) -> dict:
+    """Loss and quick quality figures on the validation split after an epoch, for the live
+    curves: pixel IoU of defect pixels at p >= 0.5, and image F1 with "any pixel >= 0.5" as
+    the verdict. The final figures use the thresholds chosen after training instead."""
     if not samples:
-        return float("nan")
+        return {"val_loss": None, "val_iou": None, "val_f1": None}
     size = tuple(config.input_size)
     model.eval()
-    losses = []
+    losses, tp, fp, fn = [], 0, 0, 0
+    hits = {"tp": 0, "fp": 0, "fn": 0}  # images
     with torch.inference_mode(), autocast(device, precision):
         for s in samples:
             x, _ = fit(s.image, size, config.resize_policy)
             y, _ = fit(s.mask, size, config.resize_policy, is_mask=True)
-            logits = model(torch.from_numpy(normalise(x))[None].to(device))
-            losses.append(
-                float(loss_fn(logits.float(), torch.from_numpy(mask_target(y))[None].to(device)))
-            )
-    return float(np.mean(losses))
+            target = torch.from_numpy(mask_target(y))[None].to(device)
+            logits = model(torch.from_numpy(normalise(x))[None].to(device)).float()
+            losses.append(float(loss_fn(logits, target)))
+            predicted, truth = logits >= 0, target >= 0.5  # sigmoid(z) >= 0.5 iff z >= 0
+            tp += int((predicted & truth).sum())
+            fp += int((predicted & ~truth).sum())
+            fn += int((~predicted & truth).sum())
+            said, was = bool(predicted.any()), bool(truth.any())
+            if said or was:
+                hits["tp" if said and was else "fp" if said else "fn"] += 1
+    iou = tp / (tp + fp + fn) if tp + fp + fn else 1.0
+    f1_den = 2 * hits["tp"] + hits["fp"] + hits["fn"]
+    f1 = 2 * hits["tp"] / f1_den if f1_den else 1.0
+    return {"val_loss": float(np.mean(losses)), "val_iou": round(iou, 5), "val_f1": round(f1, 5)}
 
 
 def train(
@@ -266,16 +279,16 @@ def train(
             if on_step:
                 on_step(epoch, step, steps, losses[-1])
         scheduler.step()
-        val_loss = _validation_loss(model, val_set, config, loss_fn, device, precision)
+        validation = _validation_pass(model, val_set, config, loss_fn, device, precision)
         record = {
             "epoch": epoch,
             "train_loss": float(np.mean(losses)),
-            "val_loss": None if np.isnan(val_loss) else val_loss,
+            **validation,
             "seconds": round(time.perf_counter() - started, 3),
         }
         history.append(record)
         spent += record["seconds"]
-        watched = val_loss if not np.isnan(val_loss) else record["train_loss"]
+        watched = record["val_loss"] if record["val_loss"] is not None else record["train_loss"]
         if watched < best["loss"]:
             best = {
                 "loss": watched,

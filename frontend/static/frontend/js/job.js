@@ -1,4 +1,4 @@
-// Job page: loss curves and PR curve, updated live from the project's event stream.
+// Job page: loss and metric curves and the PR curve, updated live from the project's event stream.
 import { api, socketUrl } from "./api.js";
 import { lineChart } from "./charts.js";
 import { toast } from "./toast.js";
@@ -8,13 +8,18 @@ const jobId = Number(root.dataset.job);
 const projectId = root.dataset.project;
 let history = JSON.parse(document.getElementById("history").textContent || "[]");
 
-function drawLoss() {
+function drawCurves() {
   lineChart(document.getElementById("loss-chart"), [
     { points: history.map((h) => [h.epoch + 1, h.train_loss]), className: "train" },
     { points: history.map((h) => [h.epoch + 1, h.val_loss ?? NaN]), className: "val" },
   ], { xLabel: "epoch", yLabel: "loss" });
+  // Older jobs recorded losses only: their metric chart stays empty.
+  lineChart(document.getElementById("metric-chart"), [
+    { points: history.map((h) => [h.epoch + 1, h.val_iou ?? NaN]), className: "train" },
+    { points: history.map((h) => [h.epoch + 1, h.val_f1 ?? NaN]), className: "val" },
+  ], { xLabel: "epoch", yLabel: "validation", yRange: [0, 1] });
 }
-drawLoss();
+drawCurves();
 
 const pr = document.getElementById("pr-curve");
 if (pr) {
@@ -39,7 +44,7 @@ ws.onmessage = (message) => {
   if (final.includes(root.dataset.status) || (p.progress ?? 0) < bar.value) return;
   bar.value = p.progress ?? 0;
   document.getElementById("job-status").innerHTML = `<span class="badge badge-${p.status}">${p.status}</span>`;
-  if (p.history?.length) { history = p.history; drawLoss(); }
+  if (p.history?.length) { history = p.history; drawCurves(); }
   // Reload once to show the final figures.
   if (data.kind === "job.updated" && final.includes(p.status)) {
     root.dataset.status = p.status;
