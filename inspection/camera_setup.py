@@ -23,6 +23,7 @@ from inspection import quality, station_state
 from inspection.cameras import CameraError, camera_from_config
 from inspection.cameras.factory import KINDS
 from inspection.cameras.opencv import PROPERTIES
+from inspection.cameras.synthetic import check_defect_rates, line_defect_rates
 
 PROBE_TIMEOUT_S = 15.0
 _probe_pool = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="probe")
@@ -46,6 +47,11 @@ def _check_one(config, index: int, count: int) -> dict:
     clean = {"name": name, "kind": kind}
     if kind != "synthetic":
         clean["source"] = config.get("source")
+    elif config.get("defect_rates") is not None:
+        try:
+            clean["defect_rates"] = check_defect_rates(config["defect_rates"])
+        except CameraError as exc:
+            raise ValidationError({"cameras": f"{name}: {exc}"}) from None
     if kind == "stream":
         _check_network(name, str(clean["source"] or ""))
     if kind in ("video", "folder"):
@@ -109,6 +115,10 @@ def save_cameras(station, configs: list, user=None) -> list[dict]:
             for c in configs
         ]
         cleaned = [_check_one(c, i, len(merged)) for i, c in enumerate(merged)]
+        try:
+            line_defect_rates(cleaned)
+        except CameraError as exc:
+            raise ValidationError({"cameras": str(exc)}) from None
         locked.cameras = cleaned
         locked.save(update_fields=["cameras"])
         cameras = [c["name"] for c in cleaned]

@@ -1,14 +1,15 @@
 """Cameras from a station's configuration: a list of dicts such as
 {"name": "cam1", "kind": "opencv", "source": 0, "settings": {"fourcc": "MJPG", "fps": 30}},
 {"kind": "stream", "source": "rtsp://..."}, {"kind": "video", "source": "line.mp4"},
-{"kind": "folder", "source": "/data/replay"} or {"kind": "synthetic"}."""
+{"kind": "folder", "source": "/data/replay"} or {"kind": "synthetic", "defect_rates": {"crack":
+0.05}} (rates per defect type of the synthetic generator; the others keep its default)."""
 
 from __future__ import annotations
 
 from inspection.cameras.base import Camera, CameraError
 from inspection.cameras.folder import FolderCamera
-from inspection.cameras.opencv import OpenCVCamera
-from inspection.cameras.synthetic import SyntheticCamera, SyntheticLine
+from inspection.cameras.opencv import STREAM_SCHEMES, OpenCVCamera
+from inspection.cameras.synthetic import SyntheticCamera, SyntheticLine, check_defect_rates
 
 KINDS = ("synthetic", "opencv", "stream", "video", "folder")
 
@@ -20,6 +21,8 @@ def camera_from_config(
     kind = config.get("kind", "synthetic")
     source = config.get("source")
     if kind == "synthetic":
+        if config.get("defect_rates") is not None:
+            check_defect_rates(config["defect_rates"])  # the line uses them (capture.py)
         return SyntheticCamera(name, line or SyntheticLine(), index, count)
     if source in (None, ""):
         raise CameraError(f"{name}: a {kind} camera needs a source")
@@ -30,7 +33,7 @@ def camera_from_config(
             raise CameraError(f"{name}: an OpenCV device is a number, got {source!r}") from None
         return OpenCVCamera(name, device, config.get("settings"))
     if kind == "stream":
-        if not str(source).startswith(("rtsp://", "rtsps://", "http://", "https://")):
+        if not str(source).startswith(STREAM_SCHEMES):
             raise CameraError(f"{name}: a stream is an rtsp:// or http(s):// URL")
         return OpenCVCamera(name, str(source), config.get("settings"))
     if kind == "video":

@@ -27,6 +27,23 @@ PROPERTIES = {
 }
 # Read-back values are floats the driver rounds; this close counts as accepted.
 TOLERANCE = 0.01
+STREAM_SCHEMES = ("rtsp://", "rtsps://", "http://", "https://")
+
+
+def open_attempts(source: int | str, timeout_ms: int) -> list[tuple[int, list[int]]]:
+    """How to open `source`: (backend, parameters) to try in order.
+
+    OpenCV treats a parameter that a backend does not use as a failed open, and only FFmpeg
+    takes open and read timeouts: a USB device handed them is never opened by V4L2. So devices
+    and files open without parameters, and network streams, which need the timeouts against
+    dead hosts, go to FFmpeg with them first and without them if that build refuses them."""
+    if isinstance(source, int):
+        return [(cv2.CAP_ANY, [])]
+    if source.startswith(STREAM_SCHEMES):
+        timeouts = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, timeout_ms]
+        timeouts += [cv2.CAP_PROP_READ_TIMEOUT_MSEC, timeout_ms]
+        return [(cv2.CAP_FFMPEG, timeouts), (cv2.CAP_FFMPEG, [])]
+    return [(cv2.CAP_FFMPEG, []), (cv2.CAP_ANY, [])]
 
 
 def fourcc_code(text: str) -> float:
@@ -64,17 +81,19 @@ class OpenCVCamera(Camera):
 
     def open(self) -> None:
         self.close()
-        params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, self.open_timeout_ms]
-        params += [cv2.CAP_PROP_READ_TIMEOUT_MSEC, self.open_timeout_ms]
-        if isinstance(self.source, int):
-            cap = cv2.VideoCapture(self.source, cv2.CAP_ANY, params)
-        else:
-            cap = cv2.VideoCapture(self.source, cv2.CAP_FFMPEG, params)
-        if not cap.isOpened():
+        for backend, params in open_attempts(self.source, self.open_timeout_ms):
+            started = time.monotonic()
+            cap = cv2.VideoCapture(self.source, backend, params)
+            if cap.isOpened():
+                self._cap = cap
+                self._report = self._apply(cap)
+                return
             cap.release()
-            raise CameraError(f"{self.name}: cannot open {self.source!r}")
-        self._cap = cap
-        self._report = self._apply(cap)
+            if params and time.monotonic() - started >= self.open_timeout_ms / 2000:
+                # It waited out the timeout, so it took the parameters: the source is not
+                # there, and trying again without a timeout could block for minutes.
+                break
+        raise CameraError(f"{self.name}: cannot open {self.source!r}")
 
     def _apply(self, cap) -> dict:
         report = {}

@@ -8,7 +8,43 @@ import threading
 import time
 
 from defect_platform.synthetic import straws
-from inspection.cameras.base import Camera, Frame
+from inspection.cameras.base import Camera, CameraError, Frame
+
+
+def check_defect_rates(rates) -> dict[str, float]:
+    """`{defect type: probability from 0 to 1}` for the synthetic line; CameraError names what
+    is wrong. Types left out keep the generator's default rate."""
+    if not isinstance(rates, dict):
+        raise CameraError(f"defect_rates maps defect types to rates, got {rates!r}")
+    unknown = sorted(set(rates) - set(straws.DEFECT_TYPES))
+    if unknown:
+        raise CameraError(
+            f"unknown defect types in defect_rates: {unknown}; known: {list(straws.DEFECT_TYPES)}"
+        )
+    clean = {}
+    for kind, rate in rates.items():
+        number = isinstance(rate, int | float) and not isinstance(rate, bool)
+        if not number or not 0.0 <= rate <= 1.0:  # NaN fails the range too
+            raise CameraError(f"defect_rates[{kind!r}] is a number from 0 to 1, got {rate!r}")
+        clean[kind] = float(rate)
+    return clean
+
+
+def line_defect_rates(configs: list) -> dict[str, float] | None:
+    """The defect rates of a station's synthetic line, from its synthetic cameras' configs.
+    They all film the same straw, so the cameras that give rates must give the same ones."""
+    given = [
+        check_defect_rates(c["defect_rates"])
+        for c in configs
+        if isinstance(c, dict)
+        and c.get("kind", "synthetic") == "synthetic"
+        and c.get("defect_rates") is not None
+    ]
+    if any(rates != given[0] for rates in given[1:]):
+        raise CameraError(
+            "the synthetic cameras of a station film one line: give them the same defect_rates"
+        )
+    return given[0] if given else None
 
 
 class SyntheticLine:

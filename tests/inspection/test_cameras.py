@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from inspection.cameras import CameraError, camera_from_config
+from inspection.cameras.opencv import open_attempts
 from inspection.cameras.synthetic import SyntheticLine
 
 
@@ -134,3 +135,14 @@ def test_bad_camera_configurations_name_the_problem():
         camera_from_config({"kind": "opencv", "source": 0, "settings": {"iso": 100}}, 0, 1)
     with pytest.raises(CameraError, match="cannot open"):
         camera_from_config({"kind": "opencv", "source": 97}, 0, 1).open()
+
+
+def test_only_network_streams_are_opened_with_timeouts():
+    # V4L2 counts parameters it does not use as a failed open: a USB camera gets none.
+    assert open_attempts(0, 5000) == [(cv2.CAP_ANY, [])]
+    timeouts = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, 3000, cv2.CAP_PROP_READ_TIMEOUT_MSEC, 3000]
+    for url in ("rtsp://cam.local/1", "http://10.0.0.5/video.mjpg", "https://cam/x"):
+        assert open_attempts(url, 3000) == [(cv2.CAP_FFMPEG, timeouts), (cv2.CAP_FFMPEG, [])]
+    assert all(params == [] for _, params in open_attempts("/replay/line.mp4", 3000))
+    device = camera_from_config({"kind": "opencv", "source": "2"}, 0, 1)
+    assert device.source == 2  # a device number given as text still opens as a device
