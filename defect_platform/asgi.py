@@ -12,10 +12,14 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from defect_platform.core.request_limits import AsgiBodyLimit  # noqa: E402
 from defect_platform.core.ws_auth import AuthStack  # noqa: E402
 from defect_platform.routing import websocket_urlpatterns  # noqa: E402
+from inspection.station_host import WithStations  # noqa: E402
 
-application = ProtocolTypeRouter(
-    {
-        "http": AsgiBodyLimit(django_asgi_app),
-        "websocket": AllowedHostsOriginValidator(AuthStack(URLRouter(websocket_urlpatterns))),
-    }
+# In the embedded mode the first event starts the web process's stations (station_host.py).
+application = WithStations(
+    ProtocolTypeRouter(
+        {
+            "http": AsgiBodyLimit(django_asgi_app),
+            "websocket": AllowedHostsOriginValidator(AuthStack(URLRouter(websocket_urlpatterns))),
+        }
+    )
 )

@@ -7,7 +7,6 @@ from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
-from django.conf import settings
 
 from defect_platform.core.consumers import GroupMembership, authorise
 from inspection import live, verdicts
@@ -56,9 +55,8 @@ class StationLiveConsumer(AsyncWebsocketConsumer):
         self.membership = GroupMembership(
             self.channel_layer, live.station_group(self.station.pk), self.channel_name
         )
+        # Viewers only join the group: the station runs whether watched or not (live.py).
         await self.membership.join()
-        if settings.STATIONS_IN_WEB:
-            live.watch(self.station)
         if not self.station.active:
             self.online = "stopped"
             await self._say("stopped")
@@ -92,8 +90,6 @@ class StationLiveConsumer(AsyncWebsocketConsumer):
         if self.watchdog:
             self.watchdog.cancel()
         await self.membership.leave()
-        if settings.STATIONS_IN_WEB:
-            live.unwatch(self.station.pk)
 
     async def receive(self, text_data=None, bytes_data=None):
         if not (self.flow and text_data):

@@ -1,8 +1,9 @@
 """Station runners: capture frames from a station's cameras and publish them to its group.
 
-In the embedded mode a runner lives in the web process while someone watches; in the
-scaled-out mode `manage.py run_station` runs it next to the cameras and the Redis channel
-layer carries the frames to every web process.
+In the embedded mode the web process runs one for every active station, watched or not
+(station_host.py); in the scaled-out mode `manage.py run_station` runs it next to the cameras
+and the Redis channel layer carries the frames to every web process. Viewers only join the
+station's group.
 """
 
 from __future__ import annotations
@@ -23,17 +24,19 @@ from channels.layers import get_channel_layer
 from django.db import DatabaseError
 
 from inspection.camera_events import CameraWatch
-from inspection.capture import Capture, View
+from inspection.cameras import CameraError
+from inspection.capture import Capture, View, describe
 
 log = logging.getLogger(__name__)
 FRAME_SIZE = (256, 1248)
 JPEG_QUALITY = 80
-IDLE_GRACE_S = 5.0
 _render_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="camera")
 # One judging thread per process: inference runtimes bring their own thread pools.
 _judge_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="judge")
 JUDGE_RETRY_S = 5.0
 CONTROL_EVERY_S = 1.0
+# Opening or reading the cameras failed: the pause before the next try doubles up to this.
+MAX_RETRY_S = 10.0
 
 
 def station_group(station_id: int) -> str:
@@ -59,6 +62,19 @@ def _encode(image: np.ndarray) -> bytes:
 
 def _take(capture: Capture) -> list[tuple[View, bytes]]:
     return [(v, _encode(v.image) if v.image is not None else b"") for v in capture.take()]
+
+
+def _offline(cameras: list, reason: str) -> list[tuple[View, bytes]]:
+    """Every camera of the station offline for `reason`, as the page and webhooks show it."""
+    views = []
+    for i, config in enumerate(cameras):
+        name = config.get("name") if isinstance(config, dict) else None
+        views.append((View(str(name or f"cam{i + 1}"), i, None, None, "offline", reason), b""))
+    return views
+
+
+def retry_delay(failures: int) -> float:
+    return min(MAX_RETRY_S, 0.5 * 2 ** max(0, failures - 1))
 
 
 @dataclass(frozen=True)
@@ -99,23 +115,35 @@ class StationControl:
 
 
 class StationRunner:
-    def __init__(self, station_id: int, judge: bool = True):
+    """Captures a station at its rate while its row says active. `until_stopped`: return when
+    the station is stopped (the embedded host starts a new one when it is started again);
+    otherwise wait for the start, as `run_station` does. `make_capture` opens the cameras."""
+
+    def __init__(
+        self,
+        station_id: int,
+        judge: bool = True,
+        until_stopped: bool = False,
+        make_capture=Capture,
+    ):
         self.station_id = station_id
         self.period = 1.0
         self.layer = get_channel_layer()
         self.judging = judge
+        self.until_stopped = until_stopped
+        self.make_capture = make_capture
         # The newest capture not yet judged; the judge replaces, never queues.
         self.latest: tuple[int, list[View]] | None = None
         self.fresh = asyncio.Event()
+        self.cameras = CameraWatch(station_id)
+        self.lost_since: float | None = None
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
         capture, opened_with = None, None
-        seq = 0
-        lost_since = None
+        seq = failures = 0
         next_at = time.monotonic()
         judge = loop.create_task(self._judge_forever()) if self.judging else None
-        cameras = CameraWatch(self.station_id)
         control = StationControl(self.station_id)
         try:
             while True:
@@ -129,38 +157,54 @@ class StationRunner:
                         log.info("station %s: stopped", self.station_id)
                     self.latest = None
                     await self._publish_state("stopped")
+                    if self.until_stopped:
+                        return
                     await asyncio.sleep(CONTROL_EVERY_S)
                     next_at = time.monotonic()
                     continue
-                if capture is None or opened_with != wanted.cameras:
-                    # Started, or the cameras were edited: open what the station holds now.
-                    if capture is not None:
-                        await loop.run_in_executor(_render_pool, capture.close)
-                    capture = await loop.run_in_executor(
-                        _render_pool, Capture, wanted.cameras, self.station_id, FRAME_SIZE
-                    )
-                    opened_with = wanted.cameras
-                    await self._publish_state("running")
                 self.period = 1.0 / max(0.1, min(wanted.fps, 30.0))
                 seq += 1
-                views = await loop.run_in_executor(_render_pool, _take, capture)
+                try:
+                    if capture is None or opened_with != wanted.cameras:
+                        # Started, or the cameras were edited: open what the station holds now.
+                        if capture is not None:
+                            await loop.run_in_executor(_render_pool, capture.close)
+                            capture, opened_with = None, None
+                        capture = await loop.run_in_executor(
+                            _render_pool,
+                            self.make_capture,
+                            wanted.cameras,
+                            self.station_id,
+                            FRAME_SIZE,
+                        )
+                        opened_with = wanted.cameras
+                        await self._publish_state("running")
+                    views = await loop.run_in_executor(_render_pool, _take, capture)
+                    failures = 0
+                except Exception as exc:  # noqa: BLE001 - a bad config, a driver's cv2.error
+                    # One failure must not end the station: every camera shows why, and the
+                    # cameras are opened anew after a pause that grows while it keeps failing.
+                    failures += 1
+                    delay = retry_delay(failures)
+                    reason = describe(exc)
+                    log.warning(
+                        "station %s: capture failed (%s); opening the cameras again in %.1f s",
+                        self.station_id,
+                        reason,
+                        delay,
+                        exc_info=not isinstance(exc, CameraError),
+                    )
+                    if capture is not None:
+                        with contextlib.suppress(Exception):
+                            await loop.run_in_executor(_render_pool, capture.close)
+                        capture, opened_with = None, None
+                    await self._deliver(seq, _offline(wanted.cameras, f"capture failed: {reason}"))
+                    await asyncio.sleep(delay)
+                    next_at = time.monotonic()
+                    continue
                 self.latest = (seq, [view for view, _ in views])
                 self.fresh.set()
-                changes = cameras.changes(self.latest[1])
-                if changes:
-                    loop.run_in_executor(_judge_pool, cameras.tell_from_thread, changes)
-                try:
-                    await self._publish(seq, views)
-                    if lost_since is not None:
-                        log.info("station %s: channel layer back", self.station_id)
-                        lost_since = None
-                except Exception as exc:  # noqa: BLE001 - Redis down, restarting, timing out
-                    # Keep capturing and try again next frame: the layer's client reconnects
-                    # by itself once Redis is back, and no one should have to restart us.
-                    if lost_since is None:
-                        lost_since = time.monotonic()
-                        log.warning("station %s: cannot publish frames: %s", self.station_id, exc)
-                    await asyncio.sleep(0.5)
+                await self._deliver(seq, views)
                 next_at = max(next_at + self.period, time.monotonic())
                 await asyncio.sleep(max(0.0, next_at - time.monotonic()))
         finally:
@@ -168,6 +212,25 @@ class StationRunner:
                 judge.cancel()
             if capture is not None:
                 capture.close()
+
+    async def _deliver(self, seq: int, views: list[tuple[View, bytes]]) -> None:
+        """Tell webhooks of cameras that went offline or came back, and publish the frames."""
+        loop = asyncio.get_running_loop()
+        changes = self.cameras.changes([view for view, _ in views])
+        if changes:
+            loop.run_in_executor(_judge_pool, self.cameras.tell_from_thread, changes)
+        try:
+            await self._publish(seq, views)
+            if self.lost_since is not None:
+                log.info("station %s: channel layer back", self.station_id)
+                self.lost_since = None
+        except Exception as exc:  # noqa: BLE001 - Redis down, restarting, timing out
+            # Keep capturing and try again next frame: the layer's client reconnects
+            # by itself once Redis is back, and no one should have to restart us.
+            if self.lost_since is None:
+                self.lost_since = time.monotonic()
+                log.warning("station %s: cannot publish frames: %s", self.station_id, exc)
+            await asyncio.sleep(0.5)
 
     async def _publish_state(self, state: str) -> None:
         # Pages learn that the station was stopped on purpose, not that it went offline.
@@ -187,8 +250,15 @@ class StationRunner:
             if self.latest is None:
                 continue  # stopped since
             seq, views = self.latest
+            judging = loop.run_in_executor(_judge_pool, judge.judge, seq, views)
             try:
-                message = await loop.run_in_executor(_judge_pool, judge.judge, seq, views)
+                message = await asyncio.shield(judging)
+            except asyncio.CancelledError:
+                # The runner is ending: the capture being judged is stored before this task
+                # ends, so nothing writes to the database once the runner is gone.
+                with contextlib.suppress(Exception):
+                    await judging
+                raise
             except Exception as exc:  # noqa: BLE001 - a model or database failure
                 # The line keeps streaming; the page shows why verdicts stopped, and the
                 # judge tries again after a pause.
@@ -220,47 +290,18 @@ class StationRunner:
             )
 
 
-class _Running:
-    def __init__(self, task: asyncio.Task):
-        self.task = task
-        self.watchers = 0
-        self.stop_handle: asyncio.TimerHandle | None = None
-
-
-_running: dict[int, _Running] = {}
-
-
-def watch(station) -> None:
-    """A client started watching: make sure this process runs the station."""
-    entry = _running.get(station.pk)
-    if entry is None or entry.task.done():
-        runner = StationRunner(station.pk)
-        task = asyncio.get_running_loop().create_task(runner.run(), name=f"station-{station.pk}")
-        entry = _running[station.pk] = _Running(task)
-    if entry.stop_handle:
-        entry.stop_handle.cancel()
-        entry.stop_handle = None
-    entry.watchers += 1
-
-
-def unwatch(station_id: int) -> None:
-    """A client left; stop the runner a little after the last one goes."""
-    entry = _running.get(station_id)
-    if entry is None:
-        return
-    entry.watchers = max(0, entry.watchers - 1)
-    if entry.watchers == 0:
-        entry.stop_handle = asyncio.get_running_loop().call_later(IDLE_GRACE_S, _stop, station_id)
-
-
-def _stop(station_id: int) -> None:
-    entry = _running.get(station_id)
-    if entry and entry.watchers == 0:
-        entry.task.cancel()
-        _running.pop(station_id, None)
-
-
 async def run_forever(station) -> None:
-    runner = StationRunner(station.pk)
-    with contextlib.suppress(asyncio.CancelledError):
-        await runner.run()
+    """`run_station`: the station's runner, started again after a failure it did not handle
+    itself (its database gone at the first read, say), so the process never just ends."""
+    failures = 0
+    while True:
+        started = time.monotonic()
+        try:
+            await StationRunner(station.pk).run()
+            return  # the station was deleted
+        except asyncio.CancelledError:
+            return
+        except Exception:
+            log.exception("station %s: runner failed; starting it again", station.pk)
+        failures = 1 if time.monotonic() - started > 60 else failures + 1
+        await asyncio.sleep(retry_delay(failures))

@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from defect_platform.core import audit_log
+from inspection import station_host
 from inspection.models import Station
 
 
@@ -27,6 +28,8 @@ def set_active(station: Station, user, active: bool) -> Station:
         with transaction.atomic():
             station.save(update_fields=["active", "state_changed_by", "state_changed_at"])
             record_for_projects(station, user, action)
+            if active:  # an embedded runner starts at once; a stopped one sees it within 1 s
+                transaction.on_commit(station_host.wake)
     return station
 
 
