@@ -195,6 +195,8 @@ EVENT_RELAY_INTERVAL_S = env_float("EVENT_RELAY_INTERVAL_S", 1.0, 0.05)
 TRAINING_THREADS = env_int("TRAINING_THREADS", 1, 1)
 TRAINING_LEASE_S = env_int("TRAINING_LEASE_S", 120, 5)
 PRETRAINED_WEIGHTS_PATH = env_str("PRETRAINED_WEIGHTS_PATH")
+# Otherwise smp's weights where an earlier download left them in the Hugging Face cache.
+PRETRAINED_FROM_HF_CACHE = env_bool("PRETRAINED_FROM_HF_CACHE", True)
 
 # --- Auth, API --------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

@@ -49,6 +49,8 @@ def django_db_setup(django_db_setup, django_db_blocker):
 @pytest.fixture(autouse=True)
 def _media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
+    # Tests train from scratch whatever a developer's Hugging Face cache holds.
+    settings.PRETRAINED_FROM_HF_CACHE = False
 
 
 def png_bytes(array: np.ndarray) -> bytes:

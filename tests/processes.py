@@ -36,6 +36,7 @@ def service_env(media_root: Path, redis: bool = True, **extra: str) -> dict[str,
             "DATA_DIR": str(media_root.parent / "data"),
             "DB_CONN_MAX_AGE": "0",
             "TRAINING_THREADS": "1",
+            "PRETRAINED_FROM_HF_CACHE": "0",
             "PYTHONUNBUFFERED": "1",
         }
     )

@@ -432,6 +432,7 @@ def train_config(params: dict, validation: list[int] | None = None):
         max_seconds=params["max_minutes"] * 60 if params.get("max_minutes") else None,
         threads=settings.TRAINING_THREADS,
         weights_file=settings.PRETRAINED_WEIGHTS_PATH or None,
+        hf_cache=settings.PRETRAINED_FROM_HF_CACHE,
     )
 
 

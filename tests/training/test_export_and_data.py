@@ -153,3 +153,41 @@ def test_create_model_loads_encoder_weights_from_a_local_file(tmp_path):
         reference.encoder.state_dict().values(), model.encoder.state_dict().values(), strict=True
     ):
         assert torch.equal(a, b)
+
+
+def _hf_cache_with(tmp_path, state: dict) -> str:
+    """A Hugging Face cache laid out as a download of smp's mobilenet_v2 weights leaves it."""
+    from safetensors.torch import save_file
+    from segmentation_models_pytorch.encoders import encoders
+
+    hub = encoders["mobilenet_v2"]["pretrained_settings"]["imagenet"]
+    repo = tmp_path / f"models--{hub['repo_id'].replace('/', '--')}"
+    snapshot = repo / "snapshots" / hub["revision"]
+    snapshot.mkdir(parents=True)
+    save_file({k: v.contiguous() for k, v in state.items()}, snapshot / "model.safetensors")
+    return str(tmp_path)
+
+
+def test_create_model_takes_encoder_weights_from_the_hugging_face_cache(tmp_path):
+    reference, _ = create_model(ModelConfig())
+    cache = _hf_cache_with(tmp_path, reference.encoder.state_dict())
+    model, source = create_model(ModelConfig(), hf_cache=True, hf_cache_dir=cache)
+    assert source.kind == "hf-cache" and "Hugging Face cache" in source.detail
+    for a, b in zip(
+        reference.encoder.state_dict().values(), model.encoder.state_dict().values(), strict=True
+    ):
+        assert torch.equal(a, b)
+    # An empty cache, or the cache not asked for: from scratch, and it says so.
+    _, none = create_model(ModelConfig(), hf_cache=True, hf_cache_dir=tmp_path / "empty")
+    _, off = create_model(ModelConfig(), hf_cache=False, hf_cache_dir=cache)
+    assert none.kind == off.kind == "none" and "from scratch" in none.detail
+
+
+def test_a_weights_file_for_another_encoder_falls_back_and_the_log_says_why(tmp_path):
+    mobilenet, _ = create_model(ModelConfig())
+    path = tmp_path / "mobilenet.pth"
+    torch.save(mobilenet.encoder.state_dict(), path)
+    model, source = create_model(ModelConfig(encoder="resnet18"), path)
+    assert source.kind == "none"
+    assert "from scratch" in source.detail
+    assert "no weights for the resnet18 encoder" in source.detail

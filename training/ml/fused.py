@@ -143,7 +143,7 @@ def train_fused(
     positive = np.mean([float((s.mask >= 128).mean()) for s in labelled]) if labelled else 0.0
     pos_weight = config.pos_weight or auto_pos_weight(float(positive))
     model_config = ModelConfig(**{**model_config.__dict__, "classes": channels})
-    model, _ = create_model(model_config, config.weights_file)
+    model, _ = create_model(model_config, config.weights_file, config.hf_cache)
     model = model.to(device=device, memory_format=torch.channels_last)
     optimiser = torch.optim.AdamW(
         model.parameters(), lr=config.lr, weight_decay=config.weight_decay

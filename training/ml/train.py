@@ -61,6 +61,7 @@ class TrainConfig:
     device: str = "auto"
     precision: str = "auto"
     weights_file: str | None = None
+    hf_cache: bool = True  # also look for smp's ImageNet weights in the Hugging Face cache
 
 
 @dataclass
@@ -230,7 +231,7 @@ def train(
     pos_weight = config.pos_weight or auto_pos_weight(positive)
     loss_fn = make_loss(config.loss, pos_weight)
 
-    model, pretrained = create_model(model_config, config.weights_file)
+    model, pretrained = create_model(model_config, config.weights_file, config.hf_cache)
     model = model.to(device=device, memory_format=torch.channels_last)
     optimiser = torch.optim.AdamW(
         model.parameters(), lr=config.lr, weight_decay=config.weight_decay
