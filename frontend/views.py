@@ -1,6 +1,7 @@
 """Pages. Thin: each finds its objects through the scoped lookups and renders a template."""
 
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -9,7 +10,14 @@ from annotation import review
 from annotation.models import Image
 from defect_platform.core.access import can, get_project_for_user, get_scoped, projects_for_user
 from defect_platform.core.navigation import landing_for
-from inspection.access import get_station_for_user, records_for_user, stations_for_user
+from inspection import record_pages
+from inspection.access import (
+    get_record_for_user,
+    get_station_for_user,
+    records_for_user,
+    stations_for_user,
+)
+from inspection.record_filters import RecordFilter
 from training.models import ModelVersion, TrainingJob
 from training.services import compare, worst_images
 
@@ -92,6 +100,32 @@ def audit(request):
     for project in projects:
         project.can_adjudicate = can(request.user, project, "adjudicate")
     return render(request, "frontend/audit.html", {"records": records, "projects": projects})
+
+
+@login_required
+def record_list(request):
+    """Inspected objects the user may see, filtered as the records API filters them."""
+    found = RecordFilter(request.GET, queryset=records_for_user(request.user), request=request)
+    records = found.qs.select_related("station") if found.is_valid() else found.qs.none()
+    page = Paginator(records, record_pages.PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "filter": found,
+        "page": page,
+        "rows": record_pages.list_rows(page, request.user),
+        "query": query.urlencode(),
+    }
+    return render(
+        request, "frontend/record_list.html", context, status=200 if found.is_valid() else 400
+    )
+
+
+@login_required
+def record_detail(request, pk):
+    """One inspected object: its views with the stored defect masks as overlays."""
+    record = get_record_for_user(request.user, pk)
+    return render(request, "frontend/record.html", record_pages.record_page(request.user, record))
 
 
 @login_required

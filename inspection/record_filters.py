@@ -38,11 +38,18 @@ class RecordFilterForm(forms.Form):
         return cleaned
 
 
+def _moment_input() -> forms.DateTimeInput:
+    return forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+
 class RecordFilter(django_filters.FilterSet):
-    station = django_filters.ModelChoiceFilter(queryset=_stations)
-    verdict = django_filters.ChoiceFilter(choices=InspectionRecord.Verdict.choices)
+    station = django_filters.ModelChoiceFilter(queryset=_stations, empty_label="all")
+    verdict = django_filters.ChoiceFilter(
+        choices=InspectionRecord.Verdict.choices, empty_label="all"
+    )
     defect_type = django_filters.ModelChoiceFilter(
         queryset=_defect_types,
+        empty_label="all",
         field_name="masks__project",
         distinct=True,  # an object with the defect in several views is listed once
         label="Defect type",
@@ -53,11 +60,15 @@ class RecordFilter(django_filters.FilterSet):
     since = django_filters.IsoDateTimeFilter(
         field_name="captured_at",
         lookup_expr="gte",
+        label="Since",
+        widget=_moment_input(),
         help_text="captured at or after (ISO 8601 date and time)",
     )
     until = django_filters.IsoDateTimeFilter(
         field_name="captured_at",
         lookup_expr="lt",
+        label="Until",
+        widget=_moment_input(),
         help_text="captured before (ISO 8601 date and time)",
     )
 

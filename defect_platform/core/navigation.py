@@ -10,6 +10,7 @@ SECTIONS = [
     # (key, label, url name, capability needed in at least one project)
     ("projects", "Projects", "projects", "view"),
     ("live", "Live line", "live", "inspect"),
+    ("records", "Records", "records", "inspect"),
     ("audit", "Audit", "audit", "inspect"),
 ]
 

@@ -64,6 +64,8 @@ ROWS = [
     ("GET", "placement", "none", ANY_USER, None),
     ("GET", "audit", "none", ANY_USER, None),
     ("GET", "audit-report", "none", ANY_USER, None),
+    ("GET", "records", "none", ANY_USER, None),  # filtered, checked in test_record_pages
+    ("GET", "record", "record", INSPECTORS, 404),
     ("GET", "healthz", "none", PUBLIC, None),
     ("GET", "readyz", "none", PUBLIC, None),
     ("GET", "metrics", "none", PUBLIC, None),
