@@ -3,14 +3,15 @@ masks and boxes, per-defect results, the models behind the verdict (version, sna
 runtime), the inspectors' decisions and where the user may send the views to labeling.
 
 Per-defect results, masks and decisions appear only for the defect projects the user belongs
-to, as in the records API (verdicts.visible_to).
+to, as in the records API (verdicts.visible_to); an inspector sees the others' decisions on a
+defect type only after judging it (audit.decisions_for).
 """
 
 from __future__ import annotations
 
 from defect_platform.core.access import can
 from defect_platform.core.models import Project
-from inspection import verdicts
+from inspection import audit, verdicts
 from inspection.access import visible_project_ids
 from inspection.audit_api import may_send
 from training.models import ModelVersion
@@ -73,9 +74,7 @@ def record_page(user, record) -> dict:
         for m in record.masks.select_related("project").order_by("project", "camera", "pk")
         if visible is None or m.project_id in visible
     ]
-    decisions = record.decisions.select_related("inspector", "project")
-    if visible is not None:
-        decisions = decisions.filter(project_id__in=visible)
+    decisions = audit.decisions_for(user, record, visible).select_related("project")
     findings = [
         {"defect": d, "defect_type": projects.get(d["project"]), "view": v}
         for d in result["defects"]

@@ -2,6 +2,7 @@
 checked against hand-computed cases and scikit-learn."""
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 from sklearn.metrics import cohen_kappa_score, precision_score, recall_score
 
@@ -177,14 +178,22 @@ def test_an_inspector_sees_the_others_decisions_only_after_judging(
         assert answer.status_code == 200
         return sorted((d["inspector"], d["decision"]) for d in answer.json())
 
+    def on_page(name):
+        web = Client()
+        web.force_login(people.get(name) or owner)
+        page = web.get(f"/records/{record.pk}/")
+        assert page.status_code == 200
+        return sorted((d.inspector.username, d.decision) for d in page.context["decisions"])
+
     assert _post_decision(client["ann"], record, {"confirm": True}).status_code == 201
-    assert seen("bob") == []  # still to judge it: ann's decision would anchor his
+    assert seen("bob") == on_page("bob") == []  # still to judge: ann's would anchor him
+    assert on_page("sue") == [("ann", "present")]
     assert seen("ann") == [("ann", "present")]
     assert seen("sue") == [("ann", "present")]  # supervisors settle ties: they see all
     assert seen("owner") == [("ann", "present")]  # does not judge, so cannot be anchored
     body = {"decisions": {str(project.pk): "absent"}, "blind": True}
     assert _post_decision(client["bob"], record, body).status_code == 201
-    assert seen("bob") == [("ann", "present"), ("bob", "absent")]
+    assert seen("bob") == on_page("bob") == [("ann", "present"), ("bob", "absent")]
     assert seen("ann") == [("ann", "present"), ("bob", "absent")]
 
 
