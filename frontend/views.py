@@ -46,6 +46,7 @@ def project_detail(request, pk):
         "image_count": project.images.count(),
         "jobs": project.jobs.all()[:10],
         "models": project.model_versions.all()[:10],
+        "promotions": project.promotions.select_related("model_version", "promoted_by")[:10],
         "can_import": can(request.user, project, "import"),
         "can_label": can(request.user, project, "label"),
         "can_review": can(request.user, project, "review"),

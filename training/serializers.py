@@ -63,6 +63,21 @@ class JobParamsSerializer(serializers.Serializer):
     encoder = serializers.ChoiceField(
         choices=["mobilenet_v2", "resnet18", "resnet34", "efficientnet-b0"], default="mobilenet_v2"
     )
+    decoder_channels = serializers.ListField(
+        child=serializers.IntegerField(min_value=4, max_value=512),
+        min_length=5,
+        max_length=5,
+        required=False,
+        help_text="the U-Net decoder's widths, deepest first; default [256, 128, 64, 32, 16]",
+    )
+    pos_weight = serializers.FloatField(
+        min_value=0.01,
+        max_value=1000,
+        required=False,
+        allow_null=True,
+        help_text="the class weight of defect pixels in BCE; default: negatives per positive "
+        "pixel of the training images, capped",
+    )
 
     def validate_lr(self, value):
         if not value > 0 or value != value:
@@ -112,18 +127,46 @@ class TrainingJobSerializer(serializers.ModelSerializer):
 
 
 class ModelVersionSerializer(serializers.ModelSerializer):
+    snapshot = serializers.IntegerField(source="job.dataset_id", default=None, read_only=True)
+    normalisation = serializers.SerializerMethodField(
+        help_text="how the runtime prepares an image: resize policy, mean and std per channel"
+    )
+    artifacts = serializers.SerializerMethodField(help_text="which files the version holds")
+    pretrained = serializers.CharField(source="metadata.pretrained", default="", read_only=True)
+
+    def get_normalisation(self, version) -> dict:
+        from training.ml.data import MEAN, STD
+        from training.ml.meta import ModelMeta
+
+        meta = version.metadata.get("meta")
+        policy = ModelMeta.from_json(meta).resize_policy if meta else "resize"
+        return {"resize_policy": policy, "mean": MEAN.tolist(), "std": STD.tolist()}
+
+    def get_artifacts(self, version) -> dict:
+        return {
+            "weights": bool(version.weights),
+            "onnx": bool(version.onnx),
+            "int8": bool(version.int8_model),
+        }
+
     class Meta:
         model = ModelVersion
         fields = [
             "id",
             "project",
             "job",
+            "snapshot",
             "number",
             "metrics",
             "threshold",
             "min_area",
+            "pixel_threshold",
             "input_height",
             "input_width",
+            "normalisation",
+            "runtime",
+            "artifacts",
+            "pretrained",
             "is_production",
             "is_shadow",
             "created_at",

@@ -269,7 +269,10 @@ def _run_claimed(job: TrainingJob, lease: Lease, isolate_runtimes: bool) -> None
     try:
         samples, validation = _load_samples(job)
         config = train_config(params, validation)
-        model_config = ModelConfig(encoder=params.get("encoder", "mobilenet_v2"))
+        model_config = ModelConfig(
+            encoder=params.get("encoder", "mobilenet_v2"),
+            decoder_channels=tuple(params.get("decoder_channels") or ModelConfig.decoder_channels),
+        )
         result = train(samples, model_config, config, on_step, on_epoch, resume)
         TrainingJob.objects.filter(pk=job.pk).update(device=f"{result.device} {result.precision}")
         _append_log(job, result.pretrained)
@@ -429,6 +432,7 @@ def train_config(params: dict, validation: list[int] | None = None):
         cost_ratio=params.get("cost_ratio"),
         min_area=params.get("min_area"),
         fixed_threshold=params.get("fixed_threshold"),
+        pos_weight=params.get("pos_weight"),
         max_seconds=params["max_minutes"] * 60 if params.get("max_minutes") else None,
         threads=settings.TRAINING_THREADS,
         weights_file=settings.PRETRAINED_WEIGHTS_PATH or None,

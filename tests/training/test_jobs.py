@@ -171,3 +171,40 @@ def test_a_job_whose_checkpoint_is_damaged_fails_with_the_reason(
     job.refresh_from_db()
     assert job.status == "failed"
     assert "checkpoint is unreadable" in job.error and "Traceback" not in job.error
+
+
+def test_decoder_widths_and_class_weight_reach_the_model(
+    labelled_project, owner, client_for, django_capture_on_commit_callbacks
+):
+    params = dict(TINY_JOB, decoder_channels=[32, 16, 8, 8, 8], pos_weight=3.5)
+    with django_capture_on_commit_callbacks(execute=False):
+        response = client_for(owner).post(
+            f"/api/projects/{labelled_project.pk}/jobs/", params, format="json"
+        )
+    assert response.status_code == 201, response.content
+    services.run_job(response.json()["id"])
+    version = ModelVersion.objects.get(job_id=response.json()["id"])
+    assert version.metadata["pos_weight"] == 3.5
+    detail = client_for(owner).get(f"/api/models/{version.pk}/").json()
+    assert detail["snapshot"] == version.job.dataset_id
+    assert detail["pixel_threshold"] == version.pixel_threshold and detail["runtime"]
+    assert detail["artifacts"] == {"weights": True, "onnx": True, "int8": bool(version.int8_model)}
+    assert detail["normalisation"]["mean"] == pytest.approx([0.485, 0.456, 0.406])
+    assert "from scratch" in detail["pretrained"]
+    from training.ml.meta import ModelMeta
+
+    meta = ModelMeta.from_json(version.metadata["meta"])
+    assert tuple(meta.model.decoder_channels) == (32, 16, 8, 8, 8)
+
+
+@pytest.mark.parametrize(
+    "field,value", [("decoder_channels", [32, 16]), ("pos_weight", 0), ("pos_weight", "many")]
+)
+def test_bad_model_options_are_refused_naming_the_field(
+    client_for, owner, labelled_project, field, value
+):
+    payload = dict(TINY_JOB, **{field: value})
+    response = client_for(owner).post(
+        f"/api/projects/{labelled_project.pk}/jobs/", payload, format="json"
+    )
+    assert response.status_code == 400 and field in response.json()["errors"]

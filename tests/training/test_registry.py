@@ -112,3 +112,13 @@ def test_the_comparison_page_says_whether_the_split_matches(trained_model, owner
     assert "v1 against v2" in page and "different data" in page
     client.force_login(outsider)
     assert client.get(url).status_code == 404
+
+
+def test_the_project_page_shows_who_promoted_what(trained_model, client_for, owner):
+    client_for(owner).post(f"/api/models/{trained_model.pk}/promote/")
+    client = Client()
+    client.force_login(owner)
+    page = client.get(f"/projects/{trained_model.project_id}/").content.decode()
+    history = page[page.index('id="promotions"') :]
+    assert "Production history" in history
+    assert f"<td>v{trained_model.number}</td><td>{owner.username}</td>" in history
