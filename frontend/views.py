@@ -19,7 +19,7 @@ from inspection.access import (
 )
 from inspection.record_filters import RecordFilter
 from training.models import ModelVersion, TrainingJob
-from training.services import compare, worst_images
+from training.services import compare, suggested_input_size, worst_images
 
 
 @login_required
@@ -47,6 +47,7 @@ def project_detail(request, pk):
         "jobs": project.jobs.all()[:10],
         "models": project.model_versions.all()[:10],
         "promotions": project.promotions.select_related("model_version", "promoted_by")[:10],
+        "suggested_input_size": suggested_input_size(project),
         "can_import": can(request.user, project, "import"),
         "can_label": can(request.user, project, "label"),
         "can_review": can(request.user, project, "review"),

@@ -67,6 +67,16 @@ def create_job(project, user, params: dict, image_ids=None, queue: bool = True) 
     return job
 
 
+def suggested_input_size(project, sample: int = 2000) -> list[int] | None:
+    """The input size the project's images suggest (training/ml/input_size.py), from its
+    newest images (a sample: the median of thousands does not move)."""
+    from training.ml.input_size import suggest_input_size
+
+    sizes = project.images.order_by("-id").values_list("height", "width")[:sample]
+    size = suggest_input_size(sizes)
+    return list(size) if size else None
+
+
 def _check_labels(labels: dict[int, LabelVersion]) -> None:
     if not labels:
         raise ValidationError(

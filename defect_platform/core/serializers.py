@@ -1,3 +1,5 @@
+from urllib.parse import urlsplit
+
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
@@ -6,6 +8,10 @@ from defect_platform.core.models import Membership, Project, Webhook, WebhookDel
 
 class ProjectSerializer(serializers.ModelSerializer):
     my_role = serializers.SerializerMethodField()
+    suggested_input_size = serializers.SerializerMethodField(
+        help_text="[height, width] that the project's images suggest: their typical aspect "
+        "ratio, the short side at most 256, multiples of 32; null without images"
+    )
 
     class Meta:
         model = Project
@@ -20,6 +26,7 @@ class ProjectSerializer(serializers.ModelSerializer):
             "min_defect_area",
             "input_height",
             "input_width",
+            "suggested_input_size",
             "resize_policy",
             "miss_cost",
             "audit_ok_sample",
@@ -29,7 +36,12 @@ class ProjectSerializer(serializers.ModelSerializer):
             "created_at",
             "my_role",
         ]
-        read_only_fields = ["id", "created_at", "my_role"]
+        read_only_fields = ["id", "created_at", "my_role", "suggested_input_size"]
+
+    def get_suggested_input_size(self, project) -> list[int] | None:
+        from training.services import suggested_input_size
+
+        return suggested_input_size(project)
 
     def get_my_role(self, project) -> str | None:
         request = self.context.get("request")
@@ -54,8 +66,16 @@ class ProjectSerializer(serializers.ModelSerializer):
         return attrs
 
 
+class UsernameField(serializers.SlugRelatedField):
+    def to_internal_value(self, data):
+        # PostgreSQL cannot even compare a text with NUL in it: refuse it as a name.
+        if isinstance(data, str) and "\x00" in data:
+            self.fail("does_not_exist", slug_name=self.slug_field, value=data.replace("\x00", ""))
+        return super().to_internal_value(data)
+
+
 class MembershipSerializer(serializers.ModelSerializer):
-    username = serializers.SlugRelatedField(
+    username = UsernameField(
         source="user", slug_field="username", queryset=get_user_model().objects.all()
     )
 
@@ -63,6 +83,16 @@ class MembershipSerializer(serializers.ModelSerializer):
         model = Membership
         fields = ["id", "username", "role", "created_at"]
         read_only_fields = ["id", "created_at"]
+
+    def validate(self, attrs):
+        if (
+            self.instance is not None
+            and attrs.get("user", self.instance.user) != self.instance.user
+        ):
+            raise serializers.ValidationError(
+                {"username": "A membership keeps its user; add the other user instead."}
+            )
+        return attrs
 
 
 class TokenRequestSerializer(serializers.Serializer):
@@ -95,6 +125,13 @@ class WebhookSerializer(serializers.ModelSerializer):
     def validate_url(self, url: str) -> str:
         if not url.lower().startswith(("http://", "https://")):
             raise serializers.ValidationError("Use an http:// or https:// URL.")
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 - parsing it refuses ports above 65535
+        except ValueError as exc:
+            raise serializers.ValidationError(f"Not a usable URL: {exc}.") from None
+        if not parts.hostname:
+            raise serializers.ValidationError("The URL names no host.")
         return url
 
 

@@ -52,11 +52,19 @@ trainForm?.addEventListener("submit", async (event) => {
     if (value === "") continue; // left empty: the server's default
     body[key] = numbers.includes(key) ? Number(value) : value;
   }
+  if (body.input_height && body.input_width) body.input_size = [Number(body.input_height), Number(body.input_width)];
+  delete body.input_height;
+  delete body.input_width;
   try {
     const job = await api(`/api/projects/${projectId}/jobs/`, { method: "POST", body });
     toast(`Training job #${job.id} queued`);
     upsertJob({ job: job.id, status: job.status, progress: 0 });
   } catch (err) { toast(err.message, "error"); }
+});
+
+document.getElementById("use-suggested")?.addEventListener("click", (event) => {
+  trainForm.elements.input_height.value = event.target.dataset.height;
+  trainForm.elements.input_width.value = event.target.dataset.width;
 });
 
 for (const button of document.querySelectorAll(".promote")) {
