@@ -2,9 +2,6 @@
 settings read back, and the synthetic line."""
 
 import socket
-import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import cv2
 import numpy as np
@@ -13,19 +10,14 @@ import pytest
 from inspection.cameras import CameraError, camera_from_config
 from inspection.cameras.opencv import open_attempts
 from inspection.cameras.synthetic import SyntheticLine
-
-
-def _frame(level: int, size=(48, 64)) -> np.ndarray:
-    image = np.full((*size, 3), level, np.uint8)
-    image[:, :8] = 255 - level  # a stripe, so frames are not flat
-    return image
+from tests.mjpeg_server import frame, serve, stop
 
 
 def test_a_video_file_replays_in_a_loop_and_reports_refused_settings(tmp_path):
     path = tmp_path / "line.avi"
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10, (64, 48))
     for i in range(5):
-        writer.write(_frame(40 * i + 20))
+        writer.write(frame(40 * i + 20))
     writer.release()
     config = {"name": "replay", "kind": "video", "source": str(path), "settings": {"fps": 123}}
     with camera_from_config(config, 0, 1) as camera:
@@ -39,7 +31,7 @@ def test_a_video_file_replays_in_a_loop_and_reports_refused_settings(tmp_path):
 
 def test_a_folder_replays_its_images_in_name_order(tmp_path):
     for i, level in enumerate((30, 90, 150)):
-        cv2.imwrite(str(tmp_path / f"{i:02d}.png"), _frame(level))
+        cv2.imwrite(str(tmp_path / f"{i:02d}.png"), frame(level))
     (tmp_path / "notes.txt").write_text("not an image")
     with camera_from_config({"kind": "folder", "source": str(tmp_path)}, 0, 1) as camera:
         levels = [int(camera.read().image[0, 32, 0]) for _ in range(4)]
@@ -51,49 +43,11 @@ def test_a_folder_replays_its_images_in_name_order(tmp_path):
         camera_from_config({"kind": "folder", "source": str(tmp_path / "empty")}, 0, 1).open()
 
 
-class _Mjpeg(BaseHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-    def do_GET(self):  # noqa: N802 - the handler API
-        self.send_response(200)
-        self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=frame")
-        self.end_headers()
-        level = 0
-        try:
-            while not self.server.stopping:
-                jpeg = cv2.imencode(".jpg", _frame(level % 250))[1].tobytes()
-                self.wfile.write(
-                    b"--frame\r\nContent-Type: image/jpeg\r\n"
-                    + f"Content-Length: {len(jpeg)}\r\n\r\n".encode()
-                    + jpeg
-                    + b"\r\n"
-                )
-                level += 10
-                time.sleep(0.05)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
-
-
-def _serve(port: int) -> ThreadingHTTPServer:
-    server = ThreadingHTTPServer(("127.0.0.1", port), _Mjpeg)
-    server.stopping = False
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
-
-
-def _stop(server):
-    server.stopping = True
-    server.shutdown()
-    server.server_close()
-
-
 def test_an_mjpeg_stream_that_goes_down_fails_clearly_and_reconnects(tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = _serve(port)
+    server = serve(port)
     config = {"name": "net", "kind": "stream", "source": f"http://127.0.0.1:{port}/video.mjpg"}
     camera = camera_from_config(config, 0, 1)
     camera.open_timeout_ms = 2000
@@ -102,16 +56,16 @@ def test_an_mjpeg_stream_that_goes_down_fails_clearly_and_reconnects(tmp_path):
         frames = [camera.read() for _ in range(5)]
         assert all(f.image.shape == (48, 64, 3) for f in frames)
         assert frames[-1].captured_at >= frames[0].captured_at
-        _stop(server)
+        stop(server)
         with pytest.raises(CameraError):
             for _ in range(200):  # buffered frames drain first
                 camera.read()
-        server = _serve(port)
+        server = serve(port)
         camera.open()  # the station worker's reconnect
         assert camera.read().image.shape == (48, 64, 3)
     finally:
         camera.close()
-        _stop(server)
+        stop(server)
 
 
 def test_cameras_of_one_synthetic_line_see_the_same_straw_from_their_own_angle():
