@@ -43,6 +43,12 @@ def test_compose_and_procfile_run_the_same_processes():
         assert _program(app_services[name]["command"]) == _program(command), name
 
 
+def test_every_compose_process_is_restarted_when_it_dies():
+    # The station-worker fault test kills run_station; in production this brings it back.
+    for name, service in _compose_services().items():
+        assert service.get("restart") == "always", name
+
+
 def test_every_variable_the_settings_read_is_documented():
     documented = set(
         re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", (DEPLOY / ".env.example").read_text(), re.M)
