@@ -189,7 +189,8 @@ class CameraReferenceView(APIView):
 class StationTriggerView(APIView):
     """Capture one object from every camera of the station now and judge it (for PLC
     gateways and MES): the verdict JSON. Repeating an idempotency key (field or
-    `Idempotency-Key` header) returns the first verdict."""
+    `Idempotency-Key` header) returns the first verdict. 409 with a `code` when it cannot:
+    `station_stopped`, `cameras_unusable` (the saved cameras cannot be opened) or `no_model`."""
 
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "inspect"
@@ -211,6 +212,8 @@ class StationTriggerView(APIView):
             return _conflict(str(exc), "no_model")
         except station_state.StationStopped as exc:
             return _conflict(str(exc), "station_stopped")
+        except triggering.CaptureFailed as exc:
+            return _conflict(str(exc), "cameras_unusable")
         return Response(verdicts.visible_to(record.result, visible_project_ids(request.user)))
 
 

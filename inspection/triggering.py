@@ -1,7 +1,10 @@
 """Triggered captures: one object from every camera of a station, judged at once.
 
 The cameras stay open between triggers (a grabber per real camera), so a trigger takes the
-newest frames instead of paying for a connection each time.
+newest frames instead of paying for a connection each time. They close when their station is
+stopped, re-cabled or deleted: at once where that happens in this process (the station's
+signals), otherwise at the next trigger of any station here, which first looks at the rows of
+every station it holds cameras for.
 """
 
 from __future__ import annotations
@@ -10,11 +13,21 @@ import threading
 import time
 from datetime import UTC, datetime
 
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+
 from inspection import live, services, station_state
-from inspection.capture import Capture
+from inspection.capture import Capture, describe
+from inspection.models import Station
 
 _captures: dict[int, tuple[str, Capture]] = {}
 _lock = threading.Lock()
+# How long closing waits for a station's grabbers to return from their current read.
+CLOSE_WAIT_S = 2.0
+
+
+class CaptureFailed(Exception):
+    """The station's saved cameras cannot be opened or read; the message says why."""
 
 
 def _capture_for(station) -> Capture:
@@ -24,20 +37,80 @@ def _capture_for(station) -> Capture:
         if cached and cached[0] == key:
             return cached[1]
         if cached:
-            cached[1].close()  # the cameras were reconfigured
-        capture = Capture(station.cameras, station.pk, live.FRAME_SIZE)
+            del _captures[station.pk]
+            _close(cached[1])  # the cameras were reconfigured
+        cameras = station.cameras
+        if not isinstance(cameras, list) or not cameras:
+            raise CaptureFailed(f"Station {station.name!r} has no cameras set up.")
+        if not all(isinstance(c, dict) for c in cameras):
+            raise CaptureFailed(f"Station {station.name!r}: each camera must be an object.")
+        try:
+            capture = Capture(cameras, station.pk, live.FRAME_SIZE)
+        except Exception as exc:  # noqa: BLE001 - any bad saved config (admin, old rows)
+            raise CaptureFailed(
+                f"Station {station.name!r}: its cameras cannot be opened: {describe(exc)}"
+            ) from None
         _captures[station.pk] = (key, capture)
         return capture
 
 
+def _close(capture: Capture, wait_s: float = CLOSE_WAIT_S) -> None:
+    capture.close()
+    deadline = time.monotonic() + wait_s
+    for grabber in capture.grabbers.values():
+        grabber.join(max(0.0, deadline - time.monotonic()))
+
+
+def drop(station_id: int) -> None:
+    """Close the station's cached cameras, if this process holds any."""
+    with _lock:
+        cached = _captures.pop(station_id, None)
+    if cached:
+        _close(cached[1])
+
+
+def _drop_outdated() -> None:
+    """Close the cameras of stations stopped, re-cabled or deleted in another process."""
+    with _lock:
+        held = {pk: key for pk, (key, _) in _captures.items()}
+    if not held:
+        return
+    rows = Station.objects.filter(pk__in=held, active=True).values_list("pk", "cameras")
+    current = {pk: repr(cameras) for pk, cameras in rows}
+    for pk, key in held.items():
+        if current.get(pk) != key:
+            drop(pk)
+
+
+@receiver(post_save, sender=Station, dispatch_uid="triggering-station-saved")
+def _station_saved(sender, instance, **kwargs) -> None:
+    cached = _captures.get(instance.pk)
+    if cached and (not instance.active or cached[0] != repr(instance.cameras)):
+        drop(instance.pk)
+
+
+@receiver(post_delete, sender=Station, dispatch_uid="triggering-station-deleted")
+def _station_deleted(sender, instance, **kwargs) -> None:
+    drop(instance.pk)
+
+
 def trigger(user, station, projects, serial="", lot="", idempotency_key=""):
-    """Capture and inspect one object; offline cameras and a skewed capture are reported."""
+    """Capture and inspect one object; offline cameras and a skewed capture are reported.
+    Raises StationStopped, or CaptureFailed when the saved cameras cannot be used."""
     earlier = services.earlier_record(user, idempotency_key)
     if earlier:
         return earlier
+    _drop_outdated()
     station_state.require_active(station)
     started = time.perf_counter()
-    views = _capture_for(station).take()
+    capture = _capture_for(station)
+    try:
+        views = capture.take()
+    except Exception as exc:  # noqa: BLE001 - a camera the factory built but cannot render
+        drop(station.pk)
+        raise CaptureFailed(
+            f"Station {station.name!r}: capturing failed: {describe(exc)}"
+        ) from None
     return judge_capture(user, station, projects, views, started, serial, lot, idempotency_key)
 
 
@@ -87,6 +160,7 @@ def _when(epoch: float | None):
 def close_all() -> None:
     """Stop every cached capture's grabbers (tests, and a process shutting down)."""
     with _lock:
-        for _, capture in _captures.values():
-            capture.close()
+        held = [capture for _, capture in _captures.values()]
         _captures.clear()
+    for capture in held:
+        _close(capture)
