@@ -202,3 +202,97 @@ def test_the_audit_dashboard_draws_its_figures_and_gallery(login):
     admin.emulate_media(media="print")
     assert not admin.locator(".topbar").is_visible()
     assert not admin.locator(".audit-filter").is_visible()
+
+
+def _send(page, method: str, url: str, body=None):
+    answer = page.request.fetch(
+        url,
+        method=method,
+        data=None if body is None else json.dumps(body),
+        headers={"X-CSRFToken": _csrf(page), "Content-Type": "application/json"},
+    )
+    assert answer.ok, answer.text()
+    return answer.json()
+
+
+def _checked_for(admin, record: int, projects: list[int]) -> None:
+    """Set the defect types a record was checked for, in the Django admin."""
+    admin.goto(f"/admin/inspection/inspectionrecord/{record}/change/")
+    admin.select_option("select[name=projects]", [str(p) for p in projects])
+    admin.click("input[name=_save]")
+    admin.wait_for_selector(".messagelist .success, .errornote")
+    assert admin.locator(".errornote").count() == 0, admin.text_content("#content")
+
+
+def _decisions(page, record: int) -> list[tuple[int, str, bool]]:
+    rows = page.request.get(f"/api/records/{record}/decisions/").json()
+    return sorted((d["project"], d["decision"], d["blind"]) for d in rows)
+
+
+def test_an_inspector_confirms_judges_blind_and_per_defect_type_in_the_queue(login):
+    """The review queue's Confirm button, its blind checkbox and the per-defect-type choices,
+    clicked by the demo inspector, and the decisions they stored.
+
+    Every station of the demo that could check an object for two defect types needs a model
+    for Spot, which the other tests rely on Spot not having; so the admin adds Spot to one
+    inspected object in the Django admin, and takes it off again at the end. Line 1 stops
+    meanwhile, so its live verdicts do not push these objects out of the queue's first 50."""
+    admin = login("admin")
+    crack = _crack(admin)
+    projects = admin.request.get("/api/projects/").json()["results"]
+    spot = next(p["id"] for p in projects if p["name"] == "Spot")
+    _ensure_model(admin, crack)
+    stations = admin.request.get("/api/stations/").json()["results"]
+    line = next(s["id"] for s in stations if s["name"] == "Line 1")
+    ok_sample = admin.request.get(f"/api/projects/{crack}/").json()["audit_ok_sample"]
+    both = None
+    try:
+        _send(admin, "POST", f"/api/stations/{line}/stop/")
+        # Every object to the queue, OK verdicts too.
+        _send(admin, "PATCH", f"/api/projects/{crack}/", {"audit_ok_sample": 1.0})
+        confirmed, blind, both = (_inspect(admin, crack, seed) for seed in (401, 402, 403))
+        said = "present" if any(d["project"] == crack for d in confirmed["defects"]) else "absent"
+        _checked_for(admin, both["id"], [crack, spot])
+        inspector = login("inspector")
+        inspector.goto("/audit/")
+        inspector.wait_for_selector("#audit[data-ready]")
+        row = inspector.locator(f'#queue tr[data-record="{confirmed["id"]}"]')
+        assert row.locator("td").nth(3).text_content() == confirmed["verdict"].upper()
+        row.get_by_role("button", name="Confirm").click()
+        row.wait_for(state="detached")
+        assert _decisions(inspector, confirmed["id"]) == [(crack, said, False)]
+
+        inspector.check("#blind")
+        # The queue reloads without the model's verdict, and without Confirm: a blind
+        # inspector cannot take a verdict they did not see.
+        row = inspector.locator(f'#queue tr[data-record="{blind["id"]}"]')
+        inspector.wait_for_function(
+            "id => document.querySelector(`#queue tr[data-record='${id}'] td:nth-child(4)`)"
+            "?.textContent === 'hidden'",
+            arg=blind["id"],
+        )
+        assert inspector.locator("#queue button", has_text="Confirm").count() == 0
+        row.get_by_role("button", name="unsure").click()
+        row.wait_for(state="detached")
+        assert _decisions(inspector, blind["id"]) == [(crack, "unsure", True)]
+
+        row = inspector.locator(f'#queue tr[data-record="{both["id"]}"]')
+        assert row.locator("select").count() == 2
+        row.get_by_role("button", name="Save").click()  # nothing chosen: nothing stored
+        inspector.wait_for_selector(".toast.error >> text=at least one defect type")
+        assert _decisions(inspector, both["id"]) == []
+        row.locator(f'select[data-project="{crack}"]').select_option("absent")
+        row.locator(f'select[data-project="{spot}"]').select_option("present")
+        row.get_by_role("button", name="Save").click()
+        row.wait_for(state="detached")
+        assert _decisions(inspector, both["id"]) == [
+            (crack, "absent", True),
+            (spot, "present", True),
+        ]
+        queue = inspector.request.get("/api/review-queue/").json()["results"]
+        assert not {r["id"] for r in queue} & {confirmed["id"], blind["id"], both["id"]}
+    finally:
+        if both is not None:
+            _checked_for(admin, both["id"], [crack])
+        _send(admin, "PATCH", f"/api/projects/{crack}/", {"audit_ok_sample": ok_sample})
+        _send(admin, "POST", f"/api/stations/{line}/start/")
