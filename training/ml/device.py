@@ -9,21 +9,26 @@ from pathlib import Path
 import torch
 
 
-@lru_cache(maxsize=1)
-def cpu_flags() -> frozenset[str]:
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return frozenset()
-    for line in text.splitlines():
+def parse_cpu_flags(cpuinfo: str) -> frozenset[str]:
+    """The first processor's feature flags in a /proc/cpuinfo text."""
+    for line in cpuinfo.splitlines():
         if line.startswith("flags"):
             return frozenset(line.split(":", 1)[1].split())
     return frozenset()
 
 
-def cpu_has_bf16() -> bool:
-    """AMX or AVX-512 BF16: bf16 matrix maths is then several times faster than fp32."""
-    return bool({"amx_bf16", "avx512_bf16"} & cpu_flags())
+@lru_cache(maxsize=1)
+def cpu_flags() -> frozenset[str]:
+    try:
+        return parse_cpu_flags(Path("/proc/cpuinfo").read_text())
+    except OSError:
+        return frozenset()
+
+
+def cpu_has_bf16(flags: frozenset[str] | None = None) -> bool:
+    """AMX or AVX-512 BF16 (in `flags`, else this machine's): bf16 matrix maths is then
+    several times faster than fp32."""
+    return bool({"amx_bf16", "avx512_bf16"} & (cpu_flags() if flags is None else flags))
 
 
 def pick_device(requested: str = "auto") -> torch.device:
@@ -32,13 +37,16 @@ def pick_device(requested: str = "auto") -> torch.device:
     return torch.device(requested)
 
 
-def pick_precision(device: torch.device, requested: str = "auto") -> str:
-    """ "bf16" or "fp16" (autocast) or "fp32"."""
+def pick_precision(
+    device: torch.device, requested: str = "auto", flags: frozenset[str] | None = None
+) -> str:
+    """ "bf16" or "fp16" (autocast) or "fp32"; on a CPU, `flags` are its features (this
+    machine's when None)."""
     if requested != "auto":
         return requested
     if device.type == "cuda":
         return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-    return "bf16" if cpu_has_bf16() else "fp32"
+    return "bf16" if cpu_has_bf16(flags) else "fp32"
 
 
 def autocast(device: torch.device, precision: str):
