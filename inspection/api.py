@@ -38,6 +38,7 @@ from inspection.serializers import (
     RecordSerializer,
     RecordViewSerializer,
     ReferenceSerializer,
+    StationAlertSerializer,
     StationSerializer,
     TriggerSerializer,
     VerdictSerializer,
@@ -96,10 +97,28 @@ class StationListView(generics.ListAPIView):
 
 
 class StationDetailView(generics.RetrieveAPIView):
+    """GET: the station. PATCH `{"ng_alert_window": N, "ng_alert_factor": k}`: the live
+    page's NG-rate alert (engineers and owners of one of its projects; N from 5 to 10000, k
+    above 1 and at most 100). Running stations use them from their next verdict."""
+
     serializer_class = StationSerializer
 
     def get_object(self):
         return get_station_for_user(self.request.user, self.kwargs["pk"])
+
+    @extend_schema(request=StationAlertSerializer, responses={200: StationSerializer})
+    def patch(self, request, pk):
+        station = self.get_object()
+        if not any(can(request.user, p, "train") for p in station.projects.all()):
+            raise PermissionDenied("Setting the station's alert needs an engineer or owner role.")
+        form = StationAlertSerializer(station, data=request.data, partial=True)
+        form.is_valid(raise_exception=True)
+        changes = form.validated_data
+        if changes:  # these fields only: a start or stop at the same moment stays
+            for field, value in changes.items():
+                setattr(station, field, value)
+            station.save(update_fields=list(changes))
+        return Response(StationSerializer(station).data)
 
 
 class RecordListView(generics.ListAPIView):

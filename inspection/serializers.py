@@ -117,6 +117,24 @@ class StationSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class StationAlertSerializer(serializers.ModelSerializer):
+    """The NG-rate alert of the live page: the NG rate over the last `ng_alert_window`
+    objects above `ng_alert_factor` times the day's rate."""
+
+    ng_alert_window = serializers.IntegerField(min_value=5, max_value=10000, required=False)
+    ng_alert_factor = serializers.FloatField(required=False)
+
+    class Meta:
+        model = Station
+        fields = ["ng_alert_window", "ng_alert_factor"]
+
+    def validate_ng_alert_factor(self, value):
+        # Above 1: at k <= 1 the alert fires whenever the recent rate is merely usual.
+        if not 1 < value <= 100:  # NaN fails too
+            raise serializers.ValidationError("k must be above 1 and at most 100.")
+        return value
+
+
 class RecordSerializer(serializers.ModelSerializer):
     class Meta:
         model = InspectionRecord

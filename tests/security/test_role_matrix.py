@@ -128,6 +128,14 @@ ROWS = [
     ("DELETE", "api-service-token", "service-token", OWNERS, 403),
     ("GET", "api-placement", "none", ANY_USER, None),
     ("GET", "api-station", "station", INSPECTORS, 404),
+    # The NG-rate alert is set up with the cameras: engineers and owners.
+    (
+        "PATCH",
+        "api-station",
+        "station",
+        ENGINEERS,
+        {"inspector": 403, "supervisor": 403, "default": 404},
+    ),
     ("POST", "api-station-trigger", "station", INSPECTORS, 404),
     # Inspectors see the station but running the line is for supervisors, engineers, owners.
     ("POST", "api-station-stop", "station", OPERATORS, {"inspector": 403, "default": 404}),
