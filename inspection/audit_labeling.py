@@ -3,6 +3,8 @@ images to the defect project's labeling queue (new, unlabelled images of the pro
 
 from __future__ import annotations
 
+from rest_framework.exceptions import ValidationError
+
 from annotation.imaging import ImageRejected
 from annotation.models import Image
 from annotation.services import add_image
@@ -87,6 +89,11 @@ def send_to_labeling(project, user, records, record_ids: list[int]) -> dict:
         for r in records.filter(projects=project, pk__in=record_ids).select_related("station")
     }
     unknown = [pk for pk in record_ids if pk not in found]
+    if not found:
+        shown = ", ".join(str(pk) for pk in unknown[:10])
+        raise ValidationError(
+            {"records": f"No object among {shown} was checked for {project.name} here."}
+        )
     views = _views(list(found))
     added, already, skipped = [], [], []
     for pk in record_ids:

@@ -26,24 +26,23 @@ from inspection.cameras.opencv import PROPERTIES
 from inspection.cameras.synthetic import check_defect_rates, line_defect_rates
 
 PROBE_TIMEOUT_S = 15.0
+# Camera settings are numbers the driver takes as doubles (FOURCC aside); beyond this no
+# camera property means anything.
+MAX_SETTING = 1_000_000
+POSITIVE_SETTINGS = {"width", "height", "fps"}
+# Set through the reference endpoint (services.set_reference), never typed in.
+MEASURED_KEYS = ("reference", "limits")
 _probe_pool = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="probe")
 
 
 def _check_one(config, index: int, count: int) -> dict:
     if not isinstance(config, dict):
         raise ValidationError({"cameras": f"camera {index + 1}: give an object, not {config!r}"})
-    name = str(config.get("name") or "").strip()
-    if not name or len(name) > 60:
-        raise ValidationError({"cameras": f"camera {index + 1}: a name of 1-60 characters"})
+    name = _check_name(config.get("name"), index)
     kind = config.get("kind", "synthetic")
     if kind not in KINDS:
         raise ValidationError({"cameras": f"{name}: kind must be one of {', '.join(KINDS)}"})
-    wanted = config.get("settings") or {}
-    unknown = set(wanted) - set(PROPERTIES)
-    if unknown:
-        raise ValidationError(
-            {"cameras": f"{name}: unknown settings {sorted(unknown)}; use {sorted(PROPERTIES)}"}
-        )
+    wanted = _check_settings(name, config.get("settings") or {})
     clean = {"name": name, "kind": kind}
     if kind != "synthetic":
         clean["source"] = config.get("source")
@@ -62,7 +61,7 @@ def _check_one(config, index: int, count: int) -> dict:
         clean["source"] = str(path)
     if wanted:
         clean["settings"] = wanted
-    for key in ("reference", "limits"):  # kept from the camera's earlier configuration
+    for key in MEASURED_KEYS:  # kept from the camera's earlier configuration
         if key in config:
             clean[key] = config[key]
     try:
@@ -70,6 +69,40 @@ def _check_one(config, index: int, count: int) -> dict:
     except CameraError as exc:
         raise ValidationError({"cameras": str(exc)}) from None
     return clean
+
+
+def _check_name(value, index: int) -> str:
+    """Names appear in URLs (/cameras/<name>/probe/), pages and logs: printable, no slash."""
+    name = str(value or "").strip() if isinstance(value, str | int) else ""
+    if not name or len(name) > 60:
+        raise ValidationError({"cameras": f"camera {index + 1}: a name of 1-60 characters"})
+    if "/" in name or not name.isprintable():
+        raise ValidationError(
+            {"cameras": f"camera {index + 1}: a name without slashes or control characters"}
+        )
+    return name
+
+
+def _check_settings(name: str, wanted) -> dict:
+    if not isinstance(wanted, dict):
+        raise ValidationError({"cameras": f"{name}: settings map a setting to its value"})
+    unknown = set(wanted) - set(PROPERTIES)
+    if unknown:
+        raise ValidationError(
+            {"cameras": f"{name}: unknown settings {sorted(unknown)}; use {sorted(PROPERTIES)}"}
+        )
+    for key, value in wanted.items():
+        if key == "fourcc":
+            if not (isinstance(value, str) and len(value) == 4 and value.isascii()):
+                raise ValidationError({"cameras": f"{name}: fourcc is 4 characters, like MJPG"})
+            continue
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        low = 1 if key in POSITIVE_SETTINGS else -MAX_SETTING
+        if not number or not low <= value <= MAX_SETTING:  # NaN fails the range too
+            raise ValidationError(
+                {"cameras": f"{name}: {key} is a number from {low} to {MAX_SETTING}"}
+            )
+    return wanted
 
 
 def _check_network(name: str, url: str) -> None:
@@ -109,11 +142,22 @@ def save_cameras(station, configs: list, user=None) -> list[dict]:
     with transaction.atomic():
         locked = type(station).objects.select_for_update().get(pk=station.pk)
         before = {c.get("name"): c for c in locked.cameras}
-        merged = [
-            {k: v for k, v in before.get(c.get("name"), {}).items() if k in ("reference", "limits")}
-            | c
-            for c in configs
-        ]
+        merged = []
+        for config in configs:
+            kept = before.get(config.get("name"), {}) if isinstance(config, dict) else {}
+            measured = {k: v for k, v in kept.items() if k in MEASURED_KEYS}
+            if isinstance(config, dict):
+                # A client may send back what it read (GET), but not change it.
+                for key in MEASURED_KEYS:
+                    if key in config and config[key] != measured.get(key):
+                        raise ValidationError(
+                            {
+                                "cameras": f"{config.get('name')}: {key} is measured from a "
+                                "golden frame (POST .../reference/), not set here"
+                            }
+                        )
+                config = measured | config
+            merged.append(config)
         cleaned = [_check_one(c, i, len(merged)) for i, c in enumerate(merged)]
         try:
             line_defect_rates(cleaned)

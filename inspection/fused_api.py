@@ -38,7 +38,7 @@ class FusedTrainSerializer(serializers.Serializer):
     max_minutes = serializers.FloatField(min_value=0.1, max_value=24 * 60, required=False)
     batch_size = serializers.IntegerField(min_value=1, max_value=256, default=4)
     lr = serializers.FloatField(min_value=1e-6, max_value=1.0, default=1e-3)
-    seed = serializers.IntegerField(min_value=0, default=0)
+    seed = serializers.IntegerField(min_value=0, max_value=2**31 - 1, default=0)
     max_steps_per_epoch = serializers.IntegerField(min_value=1, required=False)
 
 

@@ -20,13 +20,16 @@ import pytest
 from django.apps import apps
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 from PIL import Image as PILImage
 
 from annotation.models import Image
 from annotation.services import add_image
 from defect_platform.core.models import Membership, Project, Webhook
-from inspection.models import Station
+from defect_platform.core.storage import save_bytes
+from inspection.models import InspectionRecord, RecordView, Station
 from tests.conftest import make_image, png_bytes, zip_bytes
+from training.models import ModelVersion, TrainingJob
 
 log = logging.getLogger(__name__)
 TRIED: Counter[str] = Counter()
@@ -464,3 +467,309 @@ def test_the_asgi_server_refuses_a_chunked_upload_past_the_limit(project, tmp_pa
         assert requests.get(f"{url}/healthz", timeout=10).status_code == 200
     finally:
         web.stop()
+
+
+# --- Endpoints that take data: audit, station setup, webhooks, members, models --------------
+
+
+@pytest.fixture
+def line(project, other_project, owner, make_user):
+    """A station over two projects the owner owns, an NG record with a stored view, a
+    webhook, a model version (of `project`; `other_project` has none) and a supervisor."""
+    from defect_platform.core.roles import Role
+
+    Membership.objects.create(user=owner, project=other_project, role=Role.OWNER)
+    supervisor = make_user("sup", Role.SUPERVISOR, project)
+    station = Station.objects.create(name="Line 9", cameras=[{"name": "cam1", "kind": "synthetic"}])
+    station.projects.add(project, other_project)
+    record = InspectionRecord.objects.create(
+        station=station,
+        captured_at=timezone.now(),
+        verdict="ng",
+        result={"verdict": "ng", "defects": [], "models": [], "quality": {}},
+        created_by=owner,
+    )
+    record.projects.add(project)
+    RecordView.objects.create(
+        record=record, camera="cam1", file=save_bytes(f"records/{record.pk}.jpg", _jpeg(7))
+    )
+    job = TrainingJob.objects.create(project=project, params={}, status="succeeded")
+    model = ModelVersion.objects.create(
+        project=project,
+        job=job,
+        number=1,
+        threshold=0.5,
+        min_area=1,
+        input_height=64,
+        input_width=64,
+        weights="models/absent.pt",
+    )
+    webhook = Webhook.objects.create(project=project, url="http://10.0.0.5/hook", secret="s" * 32)
+    return {
+        "station": station,
+        "record": record,
+        "model": model,
+        "webhook": webhook,
+        "supervisor": supervisor,
+        "member": Membership.objects.get(user=supervisor),
+    }
+
+
+HUGE = 10**30
+
+
+def _send(client, method, url, body):
+    """`body`: a dict or list sent as JSON, or a str sent as it is (JSON with NaN literals,
+    truncated documents)."""
+    data = body if isinstance(body, str) else json.dumps(body)
+    return client.generic(method, url, data.encode(), "application/json")
+
+
+def _run_corpus(client, cases, kind):
+    before = _snapshot_state()
+    for what, method, url, body, field in cases:
+        _assert_refused(_send(client, method, url, body), what, field, kind)
+    assert _snapshot_state() == before
+
+
+def _not_json_objects(method, url):
+    """Bodies that are JSON but not an object, or not JSON."""
+    return [
+        (f"{method} list body", method, url, [], None),
+        (f"{method} string body", method, url, '"x"', None),
+        (f"{method} null body", method, url, "null", None),
+        (f"{method} truncated", method, url, '{"a": ', None),
+        (f"{method} deep", method, url, "[" * 50_000 + "]" * 50_000, None),
+    ]
+
+
+@pytest.mark.django_db
+def test_hostile_audit_decisions_are_refused(line, project, client_for):
+    url = f"/api/records/{line['record'].pk}/decisions/"
+    p = str(project.pk)
+    cases = [
+        ("NaN key", "POST", url, {"decisions": {"NaN": "present"}}, "decisions"),
+        ("float key", "POST", url, {"decisions": {"1e3": "present"}}, "decisions"),
+        ("huge key", "POST", url, {"decisions": {str(HUGE): "present"}}, "decisions"),
+        ("negative key", "POST", url, {"decisions": {"-1": "present"}}, "decisions"),
+        ("control key", "POST", url, {"decisions": {"\u0000": "present"}}, "decisions"),
+        ("unknown value", "POST", url, {"decisions": {p: "maybe"}}, "decisions"),
+        ("number value", "POST", url, {"decisions": {p: 1}}, "decisions"),
+        ("null value", "POST", url, {"decisions": {p: None}}, "decisions"),
+        ("list", "POST", url, {"decisions": ["present"]}, "decisions"),
+        ("empty", "POST", url, {"decisions": {}}, "decisions"),
+        ("string confirm", "POST", url, {"confirm": "perhaps"}, "confirm"),
+        ("NaN blind", "POST", url, f'{{"decisions": {{"{p}": "absent"}}, "blind": NaN}}', None),
+        ("nothing", "POST", url, {}, "decisions"),
+        ("huge record", "POST", f"/api/records/{HUGE}/decisions/", {"confirm": True}, None),
+        *_not_json_objects("POST", url),
+    ]
+    _run_corpus(client_for(line["supervisor"]), cases, "audit decisions")
+
+
+@pytest.mark.django_db
+def test_hostile_camera_lists_are_refused(line, owner, client_for):
+    url = f"/api/stations/{line['station'].pk}/cameras/"
+
+    def cams(*configs):
+        return {"cameras": list(configs)}
+
+    def cam(**config):
+        return cams({"name": "a"} | config)
+
+    nan_gain = '{"cameras": [{"name": "a", "settings": {"gain": NaN}}]}'
+    cases = [
+        ("no cameras", "PUT", url, cams(), "cameras"),
+        ("seventeen", "PUT", url, cams(*({"name": f"c{i}"} for i in range(17))), "cameras"),
+        ("string list", "PUT", url, {"cameras": "cam1"}, "cameras"),
+        ("number camera", "PUT", url, cams(7), "cameras"),
+        ("no name", "PUT", url, cams({"kind": "synthetic"}), "cameras"),
+        ("long name", "PUT", url, cam(name="c" * 61), "cameras"),
+        ("NUL in name", "PUT", url, cam(name="cam\u00001"), "cameras"),
+        ("newline in name", "PUT", url, cam(name="cam\n1"), "cameras"),
+        ("slash in name", "PUT", url, cam(name="../cam"), "cameras"),
+        ("same names", "PUT", url, cams({"name": "a"}, {"name": "a"}), "cameras"),
+        ("unknown kind", "PUT", url, cam(kind="laser"), "cameras"),
+        ("video outside", "PUT", url, cam(kind="video", source="/etc/passwd"), "cameras"),
+        ("video escape", "PUT", url, cam(kind="video", source="../../etc"), "cameras"),
+        ("file stream", "PUT", url, cam(kind="stream", source="file:///etc/passwd"), "cameras"),
+        ("no source", "PUT", url, cam(kind="stream"), "cameras"),
+        ("device path", "PUT", url, cam(kind="opencv", source="/dev/video0"), "cameras"),
+        ("unknown setting", "PUT", url, cam(settings={"laser": 1}), "cameras"),
+        ("settings list", "PUT", url, cam(settings=["exposure"]), "cameras"),
+        ("string exposure", "PUT", url, cam(settings={"exposure": "high"}), "cameras"),
+        ("huge exposure", "PUT", url, cam(settings={"exposure": 1e300}), "cameras"),
+        ("bool gain", "PUT", url, cam(settings={"gain": True}), "cameras"),
+        ("negative width", "PUT", url, cam(settings={"width": -640}), "cameras"),
+        ("long fourcc", "PUT", url, cam(settings={"fourcc": "MJPEG"}), "cameras"),
+        ("number fourcc", "PUT", url, cam(settings={"fourcc": 1196444237}), "cameras"),
+        ("NaN setting", "PUT", url, nan_gain, None),
+        ("made-up reference", "PUT", url, cam(name="cam1", reference={"x": "y"}), "cameras"),
+        ("made-up limits", "PUT", url, cam(name="cam1", limits={"x": -1}), "cameras"),
+        ("rates string", "PUT", url, cam(defect_rates="all"), "cameras"),
+        ("rates NaN", "PUT", url, cam(defect_rates={"crack": "NaN"}), "cameras"),
+        *_not_json_objects("PUT", url),
+    ]
+    _run_corpus(client_for(owner), cases, "camera lists")
+
+
+@pytest.mark.django_db
+def test_hostile_station_thresholds_are_refused(line, project, owner, client_for):
+    url = f"/api/stations/{line['station'].pk}/thresholds/"
+    p = str(project.pk)
+
+    def rule(**values):
+        return {"thresholds": {p: values}}
+
+    cases = [
+        ("string NaN", "PATCH", url, rule(threshold="NaN"), p),
+        ("literal NaN", "PATCH", url, f'{{"thresholds": {{"{p}": {{"threshold": NaN}}}}}}', None),
+        ("Infinity", "PATCH", url, f'{{"thresholds": {{"{p}": {{"threshold": 1e999}}}}}}', None),
+        ("negative", "PATCH", url, rule(threshold=-0.1), p),
+        ("zero", "PATCH", url, rule(threshold=0), p),
+        ("above one", "PATCH", url, rule(threshold=1.5), p),
+        ("huge", "PATCH", url, rule(threshold=1e308), p),
+        ("bool", "PATCH", url, rule(threshold=True), p),
+        ("string number", "PATCH", url, rule(threshold="0.5"), p),
+        ("negative area", "PATCH", url, rule(min_area=-1), p),
+        ("huge area", "PATCH", url, rule(min_area=HUGE), p),
+        ("fractional area", "PATCH", url, rule(min_area=1.5), p),
+        ("string area", "PATCH", url, rule(min_area="40"), p),
+        ("unknown key", "PATCH", url, rule(threshold=0.5, colour="red"), p),
+        ("empty rule", "PATCH", url, rule(), p),
+        ("list rule", "PATCH", url, {"thresholds": {p: [0.5]}}, p),
+        ("NaN project", "PATCH", url, {"thresholds": {"NaN": {"threshold": 0.5}}}, "NaN"),
+        ("huge project", "PATCH", url, {"thresholds": {str(HUGE): {"threshold": 0.5}}}, str(HUGE)),
+        ("foreign project", "PATCH", url, {"thresholds": {"999999": {"threshold": 0.5}}}, "999999"),
+        ("list", "PATCH", url, {"thresholds": [0.5]}, "thresholds"),
+        ("string", "PATCH", url, {"thresholds": "0.5"}, "thresholds"),
+        *_not_json_objects("PATCH", url),
+    ]
+    _run_corpus(client_for(owner), cases, "station thresholds")
+
+
+@pytest.mark.django_db
+def test_hostile_webhooks_are_refused(line, project, owner, client_for):
+    url = f"/api/projects/{project.pk}/webhooks/"
+    detail = f"/api/webhooks/{line['webhook'].pk}/"
+    bad_urls = [
+        "ftp://example.com/hook",
+        "javascript:alert(1)",
+        "file:///etc/passwd",
+        "gopher://127.0.0.1:6379/_SET",
+        "http://",
+        "not a url",
+        "//example.com/hook",
+        "http://exa mple.com/",
+        "http://example.com/\r\nX-Injected: 1",
+        "http://exa\u0000mple.com/",
+        "http://[::1",
+        "http://999.999.999.999/",
+        "http://-bad-.example/",
+        "http://example.com:99999/",
+        "http://" + "a" * 600 + ".example/",
+        "",
+    ]
+
+    def hook(**fields):
+        return {"url": "http://10.0.0.9/hook"} | fields
+
+    cases = [(f"url {u[:30]!r}", "POST", url, {"url": u}, "url") for u in bad_urls]
+    cases += [(f"patch url {u[:30]!r}", "PATCH", detail, {"url": u}, "url") for u in bad_urls]
+    cases += [
+        ("number url", "POST", url, {"url": 7}, "url"),
+        ("no url", "POST", url, {}, "url"),
+        ("unknown event", "POST", url, hook(events=["nope"]), "events"),
+        ("event string", "POST", url, hook(events="verdict.ng"), "events"),
+        ("short secret", "POST", url, hook(secret="abc"), "secret"),
+        ("long secret", "POST", url, hook(secret="s" * 200), "secret"),
+        ("NUL secret", "POST", url, hook(secret="s" * 20 + "\u0000"), "secret"),
+        ("string active", "PATCH", detail, {"active": "maybe"}, "active"),
+        ("huge webhook", "PATCH", f"/api/webhooks/{HUGE}/", {"active": False}, None),
+        *_not_json_objects("POST", url),
+    ]
+    _run_corpus(client_for(owner), cases, "webhooks")
+
+
+@pytest.mark.django_db
+def test_hostile_memberships_are_refused(line, project, owner, make_user, client_for):
+    make_user("bystander")
+    url = f"/api/projects/{project.pk}/members/"
+    member = f"{url}{line['member'].pk}/"
+    mine = f"{url}{Membership.objects.get(user=owner, project=project).pk}/"
+    cases = [
+        ("unknown user", "POST", url, {"username": "nobody", "role": "annotator"}, "username"),
+        ("NUL user", "POST", url, {"username": "a\u0000b", "role": "annotator"}, "username"),
+        ("long user", "POST", url, {"username": "u" * 10_000, "role": "annotator"}, "username"),
+        ("list user", "POST", url, {"username": ["bystander"], "role": "annotator"}, "username"),
+        ("null user", "POST", url, {"username": None, "role": "annotator"}, "username"),
+        ("unknown role", "POST", url, {"username": "bystander", "role": "god"}, "role"),
+        ("staff role", "POST", url, {"username": "bystander", "role": "staff"}, "role"),
+        ("empty role", "POST", url, {"username": "bystander", "role": ""}, "role"),
+        ("number role", "POST", url, {"username": "bystander", "role": 1}, "role"),
+        ("again", "POST", url, {"username": "sup", "role": "annotator"}, "username"),
+        ("patch role", "PATCH", member, {"role": "overlord"}, "role"),
+        ("patch null role", "PATCH", member, {"role": None}, "role"),
+        ("move to a member", "PATCH", member, {"username": "owner"}, "username"),
+        ("move to a user", "PATCH", member, {"username": "bystander"}, "username"),
+        ("last owner", "PATCH", mine, {"role": "annotator"}, "role"),
+        ("huge id", "PATCH", f"{url}{HUGE}/", {"role": "annotator"}, None),
+        *_not_json_objects("POST", url),
+    ]
+    _run_corpus(client_for(owner), cases, "memberships")
+
+
+@pytest.mark.django_db
+def test_hostile_send_to_labeling_is_refused(line, project, client_for):
+    url = f"/api/projects/{project.pk}/audit/send-to-labeling/"
+    cases = [
+        ("empty", "POST", url, {"records": []}, "records"),
+        ("string", "POST", url, {"records": "1"}, "records"),
+        ("zero", "POST", url, {"records": [0]}, "records"),
+        ("negative", "POST", url, {"records": [-1]}, "records"),
+        ("huge", "POST", url, {"records": [HUGE]}, "records"),
+        ("float", "POST", url, {"records": [1.5]}, "records"),
+        ("NaN", "POST", url, {"records": ["NaN"]}, "records"),
+        ("too many", "POST", url, {"records": list(range(1, 200))}, "records"),
+        ("only unknown", "POST", url, {"records": [999_999]}, "records"),
+        ("nested", "POST", url, {"records": [[line["record"].pk]]}, "records"),
+        *_not_json_objects("POST", url),
+    ]
+    _run_corpus(client_for(line["supervisor"]), cases, "send to labeling")
+
+
+@pytest.mark.django_db
+def test_hostile_replays_fused_models_and_prelabels_are_refused(
+    line, other_project, owner, client_for
+):
+    replays = f"/api/models/{line['model'].pk}/replays/"
+    fused = f"/api/stations/{line['station'].pk}/fused-models/"
+    select = f"{fused}select/"
+    prelabels = f"/api/projects/{other_project.pk}/prelabels/"
+    cases = [
+        ("replay zero", "POST", replays, {"limit": 0}, "limit"),
+        ("replay negative", "POST", replays, {"limit": -1}, "limit"),
+        ("replay huge", "POST", replays, {"limit": HUGE}, "limit"),
+        ("replay NaN", "POST", replays, {"limit": "NaN"}, "limit"),
+        ("replay float", "POST", replays, {"limit": 1.5}, "limit"),
+        ("replay null", "POST", replays, {"limit": None}, "limit"),
+        ("replay huge model", "POST", f"/api/models/{HUGE}/replays/", {"limit": 5}, None),
+        *_not_json_objects("POST", replays),
+        ("fused zero epochs", "POST", fused, {"epochs": 0}, "epochs"),
+        ("fused huge epochs", "POST", fused, {"epochs": HUGE}, "epochs"),
+        ("fused NaN lr", "POST", fused, {"lr": "NaN"}, "lr"),
+        ("fused negative lr", "POST", fused, {"lr": -1}, "lr"),
+        ("fused Infinity", "POST", fused, '{"max_minutes": Infinity}', None),
+        ("fused string minutes", "POST", fused, {"max_minutes": "Infinity"}, "max_minutes"),
+        ("fused zero batch", "POST", fused, {"batch_size": 0}, "batch_size"),
+        ("fused negative seed", "POST", fused, {"seed": -1}, "seed"),
+        ("fused huge seed", "POST", fused, {"seed": HUGE}, "seed"),
+        *_not_json_objects("POST", fused),
+        ("select string", "POST", select, {"fused_model": "x"}, "fused_model"),
+        ("select huge", "POST", select, {"fused_model": HUGE}, None),
+        ("select negative", "POST", select, {"fused_model": -1}, None),
+        ("select nothing", "POST", select, {}, "fused_model"),
+        ("prelabels without a model", "POST", prelabels, {}, "project"),
+        ("prelabels huge project", "POST", f"/api/projects/{HUGE}/prelabels/", {}, None),
+    ]
+    _run_corpus(client_for(owner), cases, "replays, fused models, pre-labels")

@@ -9,6 +9,7 @@ everyone but staff: guessing ids reveals nothing).
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import uuid
 
@@ -22,12 +23,18 @@ from rest_framework.authtoken.models import Token
 
 from annotation.models import ImportJob, PreLabel
 from annotation.services import add_image, save_label
+from defect_platform.asgi import application
 from defect_platform.core import service_tokens
 from defect_platform.core.models import Webhook
 from defect_platform.core.storage import save_bytes
 from inspection.models import InspectionRecord, RecordMask, RecordView, Replay, Station
 from tests.conftest import make_image, png_bytes
 from training.models import ModelVersion, TrainingJob
+
+# The figures: run with --log-cli-level=INFO. The ASGI application is imported with the module
+# because setting Django up for it applies LOGGING again, which in a test would drop pytest's
+# log handlers.
+log = logging.getLogger(__name__)
 
 ROLES = ["annotator", "reviewer", "engineer", "inspector", "supervisor", "owner"]
 EVERYONE = ["anonymous", "outsider", *ROLES, "staff"]
@@ -435,6 +442,7 @@ def _client(user) -> Client:
 def test_every_role_gets_what_the_table_says(world):
     users, objects = world
     problems = []
+    checks = 0
     for method, name, kind, allowed, refused in ROWS:
         for role in EVERYONE:
             client = _client(users[role])
@@ -445,11 +453,21 @@ def test_every_role_gets_what_the_table_says(world):
                     continue  # logging out would end the session the loop reuses
                 url = _url(name, kind, objects[side])
                 got = _outcome(_request(client, method, url, kind, objects[side]))
+                checks += 1
                 want = _expected(role, side, kind, allowed, refused, method)
                 if role == "staff" and name in AUTHOR_ONLY:
                     want = "denied"
                 if got != want and not (want == "denied-or-hidden" and got in ("denied", "hidden")):
                     problems.append(f"{role:10s} {method:6s} {url} ({side}): {got}, want {want}")
+    sides = sum(1 if kind == "none" else 2 for _, _, kind, *_ in ROWS)
+    log.info(
+        "role matrix: %d routes x %d roles over %d route-sides (own objects, and another "
+        "project's where the route names one): %d checks, one request each",
+        len(ROWS),
+        len(EVERYONE),
+        sides,
+        checks,
+    )
     assert problems == [], "\n" + "\n".join(problems)
 
 
@@ -494,8 +512,6 @@ def test_lists_show_only_the_users_projects(world):
 @pytest.mark.django_db(transaction=True)
 def test_websockets_check_role_and_origin(world):
     users, objects = world
-    from defect_platform.asgi import application
-
     tokens = {r: Token.objects.get_or_create(user=u)[0].key for r, u in users.items() if u}
 
     async def close_code(path, token, origin=b"http://localhost"):
@@ -512,13 +528,17 @@ def test_websockets_check_role_and_origin(world):
                 await communicator.disconnect()
                 return "open"
 
+    connections = 0
+
     async def scenario():
+        nonlocal connections
         problems = []
         for route, kind, allowed in WEBSOCKETS:
             for side in ("mine", "theirs"):
                 path = "/" + route.replace("<int:pk>", str(objects[side][kind].pk))
                 for role in EVERYONE:
                     got = await close_code(path, tokens.get(role, ""))
+                    connections += 1
                     owns_theirs = role == "outsider" and side == "theirs"
                     if role == "staff" or owns_theirs or (side == "mine" and role in allowed):
                         want = "open"
@@ -530,11 +550,19 @@ def test_websockets_check_role_and_origin(world):
                         problems.append(f"{role} {path}: {got}, want {want}")
             path = "/" + route.replace("<int:pk>", str(objects["mine"][kind].pk))
             foreign = await close_code(path, tokens["owner"], b"http://evil.example")
+            connections += 1
             if foreign not in ("rejected", 4403):
                 problems.append(f"foreign origin on {path}: {foreign}")
         return problems
 
-    assert asyncio.run(scenario()) == []
+    problems = asyncio.run(scenario())
+    log.info(
+        "websockets: %d routes x %d roles x 2 sides, plus a foreign Origin each = %d connections",
+        len(WEBSOCKETS),
+        len(EVERYONE),
+        connections,
+    )
+    assert problems == []
 
 
 @pytest.mark.django_db
@@ -544,13 +572,16 @@ def test_every_openapi_operation_has_a_row(client_for, make_user):
     schema = client_for(make_user("schema-reader")).get("/api/schema/?format=json").json()
     rows = {(method, name) for method, name, *_ in ROWS}
     missing = []
+    operations_seen = 0
     for path, operations in schema["paths"].items():
         name = resolve(re.sub(r"\{[^}]+\}", "1", path)).url_name
         for method in operations:
             if method.upper() not in ("GET", "POST", "PUT", "PATCH", "DELETE"):
                 continue
+            operations_seen += 1
             if (method.upper(), name) not in rows:
                 missing.append(f"{method.upper()} {path} ({name})")
+    log.info("OpenAPI: %d operations, each with a row in the role matrix", operations_seen)
     assert missing == []
 
 
@@ -573,6 +604,7 @@ def test_every_session_write_needs_the_csrf_token(world):
         body = response.content.decode(errors="replace")
         if response.status_code != 403 or "CSRF" not in body:
             unguarded.append(f"{method} {url}: {response.status_code}")
+    log.info("CSRF: %d session-authenticated writes refused without the token", len(writes))
     assert len(writes) >= 30
     assert unguarded == []
     # The same session with its token gets through (the check is the token, not the method).
