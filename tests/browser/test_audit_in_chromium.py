@@ -236,18 +236,19 @@ def test_an_inspector_confirms_judges_blind_and_per_defect_type_in_the_queue(log
     Every station of the demo that could check an object for two defect types needs a model
     for Spot, which the other tests rely on Spot not having; so the admin adds Spot to one
     inspected object in the Django admin, and takes it off again at the end. Line 1 stops
-    meanwhile, so its live verdicts do not push these objects out of the queue's first 50."""
+    meanwhile, so its live verdicts do not push these objects out of the queue's first 50
+    (nor its frames slow the training of a model, when no other test trained one yet)."""
     admin = login("admin")
     crack = _crack(admin)
     projects = admin.request.get("/api/projects/").json()["results"]
     spot = next(p["id"] for p in projects if p["name"] == "Spot")
-    _ensure_model(admin, crack)
     stations = admin.request.get("/api/stations/").json()["results"]
     line = next(s["id"] for s in stations if s["name"] == "Line 1")
     ok_sample = admin.request.get(f"/api/projects/{crack}/").json()["audit_ok_sample"]
     both = None
     try:
         _send(admin, "POST", f"/api/stations/{line}/stop/")
+        _ensure_model(admin, crack)
         # Every object to the queue, OK verdicts too.
         _send(admin, "PATCH", f"/api/projects/{crack}/", {"audit_ok_sample": 1.0})
         confirmed, blind, both = (_inspect(admin, crack, seed) for seed in (401, 402, 403))
