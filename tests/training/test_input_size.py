@@ -26,9 +26,7 @@ def test_no_images_no_suggestion():
     assert suggest_input_size([(0, 10)]) is None
 
 
-def test_the_project_api_and_new_job_form_offer_the_suggestion(
-    labelled_project, client_for, owner
-):
+def test_the_project_api_and_new_job_form_offer_the_suggestion(labelled_project, client_for, owner):
     from django.test import Client
 
     data = client_for(owner).get(f"/api/projects/{labelled_project.pk}/").json()
