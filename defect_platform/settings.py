@@ -268,6 +268,8 @@ WHITENOISE_USE_FINDERS = DEBUG
 # MAX_IMPORT_BYTES instead (request_limits.py answers 413 above them).
 MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_MB", 200, 1) * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_BYTES
+# As many files as one upload may hold (annotation serializers allow 1000 per request).
+DATA_UPLOAD_MAX_NUMBER_FILES = 1000
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 # Images above this many pixels are refused (decompression bombs).
 MAX_IMAGE_PIXELS = env_int("MAX_IMAGE_PIXELS", 64_000_000, 1)

@@ -251,3 +251,15 @@ def _bytes(client, url) -> bytes:
     response = client.get(url)
     assert response.status_code == 200
     return b"".join(response.streaming_content)
+
+
+def test_one_upload_may_hold_more_files_than_djangos_default_of_100(client_for, owner, project):
+    # Tiny distinct images: the point is the number of file parts in one request.
+    files = [
+        _upload(f"tile{i}.png", png_bytes(np.full((8, 8, 3), i, dtype=np.uint8)))
+        for i in range(150)
+    ]
+    response = _post_images(client_for(owner), project, *files)
+    assert response.status_code == 201, response.content[:300]
+    assert len(response.json()["created"]) == 150
+    assert project.images.count() == 150
