@@ -41,3 +41,26 @@ class Camera:
 
     def __exit__(self, *exc):
         self.close()
+
+
+REPLAY_FPS = 10.0  # a folder or a file without a frame rate of its own plays at this rate
+
+
+class Pacer:
+    """Holds a replayed source (a folder, a video file) to a frame rate.
+
+    A real camera's read waits for its shutter; a file answers at once, so without this a
+    replay's grabber thread would decode frames as fast as a core allows, for nothing.
+    """
+
+    def __init__(self, fps: float | None):
+        self.interval = 1.0 / fps if fps and fps > 0 else 1.0 / REPLAY_FPS
+        self._due = 0.0
+
+    def wait(self) -> None:
+        now = time.monotonic()
+        if self._due > now:
+            time.sleep(self._due - now)
+            now = self._due
+        # A late reader (slow decode, a busy machine) does not try to catch up in a burst.
+        self._due = max(now, self._due) + self.interval

@@ -1,4 +1,4 @@
-"""Replaying a folder of images as a camera, in name order, looping."""
+"""Replaying a folder of images as a camera, in name order, looping, at a set rate."""
 
 from __future__ import annotations
 
@@ -7,16 +7,17 @@ from pathlib import Path
 
 import cv2
 
-from inspection.cameras.base import Camera, CameraError, Frame
+from inspection.cameras.base import Camera, CameraError, Frame, Pacer
 
 SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff"}
 
 
 class FolderCamera(Camera):
-    def __init__(self, name: str, folder: str | Path, loop: bool = True):
+    def __init__(self, name: str, folder: str | Path, loop: bool = True, fps: float | None = None):
         self.name = name
         self.folder = Path(folder)
         self.loop = loop
+        self.pacer = Pacer(fps)
         self._paths: list[Path] = []
         self._next = 0
 
@@ -37,6 +38,7 @@ class FolderCamera(Camera):
             self._next = 0
         path = self._paths[self._next]
         self._next += 1
+        self.pacer.wait()
         bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
         if bgr is None:
             raise CameraError(f"{self.name}: {path.name} is not a readable image")

@@ -7,7 +7,7 @@ import time
 
 import cv2
 
-from inspection.cameras.base import Camera, CameraError, Frame
+from inspection.cameras.base import Camera, CameraError, Frame, Pacer
 
 # Settings a factory camera (Logitech C270 class and up) may take, by their OpenCV property.
 PROPERTIES = {
@@ -77,6 +77,7 @@ class OpenCVCamera(Camera):
         self.loop = loop
         self.open_timeout_ms = open_timeout_ms
         self._cap: cv2.VideoCapture | None = None
+        self.pacer: Pacer | None = None  # files only: set at open from the file's own rate
         self._report: dict = {}
 
     def open(self) -> None:
@@ -87,6 +88,8 @@ class OpenCVCamera(Camera):
             if cap.isOpened():
                 self._cap = cap
                 self._report = self._apply(cap)
+                if self.loop:  # a video file: played at its own rate, as it was recorded
+                    self.pacer = Pacer(self.settings.get("fps") or cap.get(cv2.CAP_PROP_FPS))
                 return
             cap.release()
             if params and time.monotonic() - started >= self.open_timeout_ms / 2000:
@@ -126,6 +129,8 @@ class OpenCVCamera(Camera):
     def read(self) -> Frame:
         if self._cap is None:
             raise CameraError(f"{self.name}: not open")
+        if self.pacer is not None:
+            self.pacer.wait()
         ok, bgr = self._cap.read()
         if not ok and self.loop:
             self._cap.set(cv2.CAP_PROP_POS_FRAMES, 0)

@@ -2,6 +2,7 @@
 settings read back, and the synthetic line."""
 
 import socket
+import time
 
 import cv2
 import numpy as np
@@ -100,3 +101,19 @@ def test_only_network_streams_are_opened_with_timeouts():
     assert all(params == [] for _, params in open_attempts("/replay/line.mp4", 3000))
     device = camera_from_config({"kind": "opencv", "source": "2"}, 0, 1)
     assert device.source == 2  # a device number given as text still opens as a device
+
+
+def test_replays_play_at_their_rate_instead_of_spinning(tmp_path):
+    cv2.imwrite(str(tmp_path / "a.png"), frame(50))
+    config = {"kind": "folder", "source": str(tmp_path), "fps": 20}
+    with camera_from_config(config, 0, 1) as camera:
+        wall, cpu = time.monotonic(), time.process_time()
+        stamps = [camera.read().captured_at for _ in range(11)]
+        wall, cpu = time.monotonic() - wall, time.process_time() - cpu
+    gaps = np.diff(stamps)
+    assert wall >= 0.45 and gaps.min() >= 0.04  # 10 intervals of 50 ms
+    assert cpu < wall / 2  # waiting, not decoding the same image again and again
+    with pytest.raises(CameraError, match="fps is a number"):
+        camera_from_config(dict(config, fps="fast"), 0, 1)
+    with pytest.raises(CameraError, match="fps is a number"):
+        camera_from_config(dict(config, fps=0), 0, 1)
