@@ -30,8 +30,8 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         self.stdout.write(f"\n{'figure':44s} value")
         for key, value in figures.items():
-            if key == "machine":
-                continue
+            if isinstance(value, dict | list):
+                continue  # the machine, per-client and per-step detail: in the JSON
             shown = f"{value:.3f}" if isinstance(value, float) else str(value)
             self.stdout.write(f"{key:44s} {shown}")
         m = figures["machine"]
