@@ -30,6 +30,16 @@ def require_shared(path: Path) -> Path:
     pytest.skip(message)
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    """Browser tests last (after pytest-django's own ordering): Playwright's sync API keeps
+    an event loop running in the main thread until the session ends, and asyncio.run() in
+    any test after it would fail."""
+    browser = [item for item in items if "tests/browser/" in item.nodeid]
+    others = [item for item in items if "tests/browser/" not in item.nodeid]
+    items[:] = others + browser
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     yield

@@ -95,7 +95,7 @@ def test_training_runs_with_the_configured_number_of_threads():
         torch.set_num_threads(before)
 
 
-def test_lower_priority_raises_the_process_niceness():
+def test_lower_priority_sets_the_training_niceness_once():
     # In a forked child: niceness only ever goes up, and this process must keep its own.
     read_end, write_end = os.pipe()
     pid = os.fork()
@@ -103,13 +103,16 @@ def test_lower_priority_raises_the_process_niceness():
         try:
             before = os.nice(0)
             lower_priority()
-            os.write(write_end, f"{before} {os.nice(0)}".encode())
+            once = os.nice(0)
+            lower_priority()  # a second job in the same worker
+            os.write(write_end, f"{before} {once} {os.nice(0)}".encode())
         finally:
             os._exit(0)
     os.close(write_end)
     reply = os.read(read_end, 64).decode()
     os.close(read_end)
     os.waitpid(pid, 0)
-    before, after = map(int, reply.split())
+    before, once, twice = map(int, reply.split())
     assert before == os.nice(0)
-    assert after > before and after == min(19, before + 10)
+    # At least 10 (the pytest process may be niced further already), never pushed lower.
+    assert once == max(before, 10) and twice == once

@@ -357,7 +357,13 @@ def choose_and_evaluate(model, samples, train_idx, val_idx, config):
     return pixel_threshold, rule, results
 
 
+TRAINING_NICENESS = 10
+
+
 def lower_priority() -> None:
-    """Let a live station on the same machine keep its rate while a job trains."""
+    """Let a live station on the same machine keep its rate while a job trains.
+
+    Idempotent: a worker process runs many jobs, and each call adding 10 would leave it at the
+    lowest priority there is after two."""
     with contextlib.suppress(OSError):
-        os.nice(10)
+        os.nice(max(0, TRAINING_NICENESS - os.nice(0)))
