@@ -150,6 +150,18 @@ def area_grid(max_area: int) -> np.ndarray:
     return np.asarray(grid, dtype=np.int64)
 
 
+def _widened(thresholds: np.ndarray, best: int) -> np.ndarray | None:
+    """The grid stretched towards the edge the best threshold sits on (a quarter of the way
+    left to 0 or 1); None when the best is inside the grid or the edge is already extreme."""
+    low, high = thresholds[0], thresholds[-1]
+    if best == 0 and low > 0.0015:
+        return np.unique(np.concatenate([np.linspace(low / 4, low, 4), thresholds]))
+    if best == len(thresholds) - 1 and high < 0.9985:
+        top = 1 - (1 - high) / 4
+        return np.unique(np.concatenate([thresholds, np.linspace(high, top, 4)]))
+    return None
+
+
 def choose_decision_rule(
     probs: list[np.ndarray],
     actual,
@@ -173,14 +185,10 @@ def choose_decision_rule(
         raw = _objective(flat, actual, cost_ratio).reshape(len(thresholds), len(areas))
         smooth = _smooth(raw)
         ti, ai = np.unravel_index(np.argmax(smooth), smooth.shape)
-        low, high = thresholds[0], thresholds[-1]
-        if ti == 0 and low > 0.0015:
-            thresholds = np.unique(np.concatenate([np.linspace(low / 4, low, 4), thresholds]))
-        elif ti == len(thresholds) - 1 and high < 0.9985:
-            top = 1 - (1 - high) / 4
-            thresholds = np.unique(np.concatenate([thresholds, np.linspace(high, top, 4)]))
-        else:
+        wider = _widened(thresholds, int(ti))
+        if wider is None:
             break
+        thresholds = wider
     name = "cost" if cost_ratio is not None else "f1"
     return DecisionRule(float(thresholds[ti]), int(areas[ai]), name, float(raw[ti, ai]))
 
@@ -204,14 +212,10 @@ def choose_pixel_threshold(
         ious = np.array([pixel_scores(prob, truth, t)["iou"] for t in thresholds])
         padded = np.pad(ious, 1, mode="edge")
         best = int(np.argmax((padded[:-2] + padded[1:-1] + padded[2:]) / 3))
-        low, high = thresholds[0], thresholds[-1]
-        if best == 0 and low > 0.0015:
-            thresholds = np.unique(np.concatenate([np.linspace(low / 4, low, 4), thresholds]))
-        elif best == len(thresholds) - 1 and high < 0.9985:
-            top = 1 - (1 - high) / 4
-            thresholds = np.unique(np.concatenate([thresholds, np.linspace(high, top, 4)]))
-        else:
+        wider = _widened(thresholds, best)
+        if wider is None:
             break
+        thresholds = wider
     return float(thresholds[best])
 
 
