@@ -21,10 +21,15 @@ from defect_platform.bench.timing import percentile
 from defect_platform.synthetic.straws import render_view, sample_straw
 
 # A level has to beat the best rate so far by this share to count as a gain. The ramp stops
-# at the first level with errors, or after PATIENCE levels in a row without a gain (the server
-# is saturated; one more level guards against a noisy step).
+# at the first level with errors or a p99 over P99_LIMIT_MS (no caller on a line waits that
+# long for a verdict), or after PATIENCE levels in a row without a gain (the server is
+# saturated; one more level guards against a noisy step).
 MIN_GAIN = 0.05
 PATIENCE = 2
+P99_LIMIT_MS = 5000
+# The sustained level is the fewest clients reaching this share of the best rate: past the
+# knee more clients only queue, and a noisy step at 64 clients must not win by 1%.
+KNEE_SHARE = 0.9
 REQUEST_TIMEOUT_S = 30
 
 
@@ -92,7 +97,7 @@ def closed_loop(
 
 
 def ramp(post, levels: list[int], step_s: float, log=lambda line: None) -> list[Step]:
-    """Runs the levels in order until one has errors or the rate stops growing."""
+    """Runs the levels in order until one is not served or the rate stops growing."""
     steps: list[Step] = []
     for clients in levels:
         step = closed_loop(post, clients, step_s)
@@ -101,26 +106,39 @@ def ramp(post, levels: list[int], step_s: float, log=lambda line: None) -> list[
             f"  ramp: {clients:3d} clients  {step.rps:7.1f} req/s  p99 "
             f"{step.percentile_ms(99):7.0f} ms  {len(step.errors)} errors"
         )
-        best = choose(steps)
+        best = _best_rate(steps)
         since_best = next(
             (n for n, earlier in enumerate(reversed(steps)) if earlier is best), len(steps)
         )
-        if step.errors or since_best >= PATIENCE:
+        if not _served(step) or since_best >= PATIENCE:
             break
     return steps
 
 
-def choose(steps: list[Step]) -> Step | None:
-    """The level with the highest rate before the first errors; a level within MIN_GAIN of a
-    smaller one does not count as higher (same rate, only more queueing). None when the first
-    level already had errors."""
+def _served(step: Step) -> bool:
+    return not step.errors and bool(step.latencies_ms) and step.percentile_ms(99) <= P99_LIMIT_MS
+
+
+def _best_rate(steps: list[Step]) -> Step | None:
+    """The highest rate before the first level with errors or an unbearable p99; a level
+    within MIN_GAIN of a smaller one does not count as higher."""
     best = None
     for step in steps:
-        if step.errors or not step.latencies_ms:
+        if not _served(step):
             break
         if best is None or step.rps >= best.rps * (1 + MIN_GAIN):
             best = step
     return best
+
+
+def choose(steps: list[Step]) -> Step | None:
+    """The knee: the fewest clients whose rate reaches KNEE_SHARE of the best served rate.
+    None when the first level was not served."""
+    best = _best_rate(steps)
+    if best is None:
+        return None
+    served = steps[: steps.index(best) + 1]
+    return next(s for s in served if s.rps >= best.rps * KNEE_SHARE)
 
 
 def doubling(up_to: int) -> list[int]:

@@ -6,7 +6,7 @@ import json
 import pytest
 from django.core.management import call_command
 
-from defect_platform.bench.inspect_load import Step, choose, doubling
+from defect_platform.bench.inspect_load import P99_LIMIT_MS, Step, choose, doubling
 from defect_platform.bench.live_load import Viewer
 from training.ml import runtime
 
@@ -85,8 +85,8 @@ def test_the_full_benchmark_names_the_missing_data_instead_of_failing_later(tmp_
         call_command("bench", "--data", str(tmp_path), "--out", str(tmp_path / "b.json"))
 
 
-def _step(clients: int, answers: int, errors: int = 0) -> Step:
-    return Step(clients, 1.0, [10.0] * answers, ["500"] * errors)
+def _step(clients: int, answers: int, errors: int = 0, latency_ms: float = 10.0) -> Step:
+    return Step(clients, 1.0, [latency_ms] * answers, ["500"] * errors)
 
 
 def test_the_ramp_keeps_the_fastest_level_before_errors_and_ignores_noise():
@@ -96,6 +96,11 @@ def test_the_ramp_keeps_the_fastest_level_before_errors_and_ignores_noise():
     # A faster level with errors does not count, nor anything after it.
     assert choose([_step(1, 10), _step(2, 18), _step(4, 30, errors=1), _step(8, 40)]).clients == 2
     assert choose([_step(1, 10, errors=1)]) is None
+    # The knee: 8 clients gain 6 % over 4, yet 4 already reach 90 % of that rate.
+    assert choose([_step(1, 10), _step(4, 30), _step(8, 32)]).clients == 4
+    # A level whose p99 no caller would wait for ends the ramp like an error.
+    slow = _step(8, 60, latency_ms=P99_LIMIT_MS + 1)
+    assert choose([_step(1, 10), _step(4, 30), slow]).clients == 4
     assert doubling(8) == [1, 2, 4, 8] and doubling(64)[-1] == 64
 
 
