@@ -27,15 +27,17 @@ from training.ml.metrics import detection_scores, image_scores
 
 RECIPES = {
     # The platform's defaults: a project's resize policy (stretch), full augmentations, bf16
-    # where the CPU has it, and a pixel threshold and image rule chosen on validation.
+    # where the CPU has it, a learning rate that settles by the end of the time budget, and a
+    # pixel threshold and image rule chosen on validation.
     "default": {"loss": "bce+dice", "augment": "full", "resize_policy": "resize"},
-    # What a plain training script does: stretch, flips, fp32, threshold 0.5 for masks and
-    # verdicts.
+    # What a plain training script does: stretch, flips, fp32, a cosine over its epoch count
+    # (stopped by the clock long before the end), threshold 0.5 for masks and verdicts.
     "plain": {
         "loss": "bce+dice",
         "augment": "flips",
         "resize_policy": "resize",
         "precision": "fp32",
+        "schedule": "epochs",
         "fixed_threshold": 0.5,
         "min_area": 1,
     },

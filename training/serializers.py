@@ -42,6 +42,12 @@ class JobParamsSerializer(serializers.Serializer):
         allow_null=True,
         help_text="stop training after this much time (the epoch in progress finishes)",
     )
+    schedule = serializers.ChoiceField(
+        choices=["budget", "epochs"],
+        default="budget",
+        help_text="budget: the learning rate falls along a cosine to the end of the epochs or "
+        "of max_minutes, whichever comes first; epochs: a cosine over the epochs alone",
+    )
     min_area = serializers.IntegerField(
         min_value=1,
         required=False,

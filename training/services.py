@@ -444,6 +444,7 @@ def train_config(params: dict, validation: list[int] | None = None):
         fixed_threshold=params.get("fixed_threshold"),
         pos_weight=params.get("pos_weight"),
         max_seconds=params["max_minutes"] * 60 if params.get("max_minutes") else None,
+        schedule=params.get("schedule", "budget"),
         threads=settings.TRAINING_THREADS,
         weights_file=settings.PRETRAINED_WEIGHTS_PATH or None,
         hf_cache=settings.PRETRAINED_FROM_HF_CACHE,

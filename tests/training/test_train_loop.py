@@ -1,14 +1,23 @@
 """The training loop's guards: early stopping keeps the best epoch, the thread cap holds while
-training, and a job lowers its process priority."""
+training, a job lowers its process priority, and the learning rate settles by the end of the
+epochs or of the time limit."""
 
 import io
 import os
 
 import numpy as np
+import pytest
 import torch
 
 from training.ml.model import ModelConfig
-from training.ml.train import Sample, TrainConfig, lower_priority, train
+from training.ml.train import (
+    MIN_LR_SHARE,
+    Sample,
+    TrainConfig,
+    learning_rate_factor,
+    lower_priority,
+    train,
+)
 
 TINY = ModelConfig(decoder_channels=(16, 8, 8, 8, 8))
 
@@ -116,3 +125,35 @@ def test_lower_priority_sets_the_training_niceness_once():
     assert before == os.nice(0)
     # At least 10 (the pytest process may be niced further already), never pushed lower.
     assert once == max(before, 10) and twice == once
+
+
+def test_the_learning_rate_follows_a_cosine_to_the_epochs_or_the_time_limit():
+    budget = dict(schedule="budget", steps=10, epochs=1000)
+    assert learning_rate_factor(epoch=0, step=0, spent_s=0.0, max_s=60.0, **budget) == 1.0
+    # Half the time spent in the first epoch of 1000: the clock, not the epochs, sets progress.
+    half = learning_rate_factor(epoch=0, step=5, spent_s=30.0, max_s=60.0, **budget)
+    assert half == pytest.approx(MIN_LR_SHARE + (1 - MIN_LR_SHARE) * 0.5)
+    assert learning_rate_factor(epoch=3, step=0, spent_s=90.0, max_s=60.0, **budget) == (
+        pytest.approx(MIN_LR_SHARE)
+    )
+    # Without a time limit it runs per step over the epochs.
+    mid = learning_rate_factor("budget", 2, 0, 10, 4, spent_s=999.0, max_s=None)
+    assert mid == pytest.approx(half)
+    # "epochs" ignores the clock: 1000 epochs stopped early keep nearly the full rate.
+    assert learning_rate_factor("epochs", 20, 0, 10, 1000, 59.0, 60.0) > 0.99
+
+
+def test_a_run_stopped_by_its_time_limit_ends_on_a_low_learning_rate():
+    rates = {}
+
+    def keep(epoch, record, checkpoint):
+        state = torch.load(io.BytesIO(checkpoint), weights_only=True)
+        rates[epoch] = state["optimiser"]["param_groups"][0]["lr"]
+
+    config = _config(epochs=1000, max_seconds=1.5, lr=0.01)
+    train(_samples(False), TINY, config, on_epoch=keep)
+    assert 2 <= len(rates) < 1000
+    assert rates[0] > 0.9 * 0.01
+    assert rates[max(rates)] < 0.15 * 0.01
+    falling = [rates[e] for e in sorted(rates)]
+    assert falling == sorted(falling, reverse=True)

@@ -30,7 +30,13 @@ from training.ml.data import batch_inputs, unfit
 from training.ml.device import autocast, pick_device, pick_precision
 from training.ml.losses import auto_pos_weight
 from training.ml.model import ModelConfig, create_model
-from training.ml.train import Sample, TrainConfig, seed_everything, training_pair
+from training.ml.train import (
+    Sample,
+    TrainConfig,
+    seed_everything,
+    set_learning_rate,
+    training_pair,
+)
 
 
 @dataclass
@@ -148,7 +154,6 @@ def train_fused(
     optimiser = torch.optim.AdamW(
         model.parameters(), lr=config.lr, weight_decay=config.weight_decay
     )
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=max(1, config.epochs))
     steps = -(-len(train_set) // config.batch_size)
     if config.max_steps_per_epoch:
         steps = min(steps, config.max_steps_per_epoch)
@@ -162,6 +167,9 @@ def train_fused(
         order = rng.permutation(len(train_set))
         started, losses = time.perf_counter(), []
         for step in range(steps):
+            set_learning_rate(
+                optimiser, config, epoch, step, steps, spent + time.perf_counter() - started
+            )
             batch = [
                 _pair(train_set[i], channels, config, transform, rng)
                 for i in order[step * config.batch_size : (step + 1) * config.batch_size]
@@ -178,7 +186,6 @@ def train_fused(
             losses.append(float(loss.detach()))
             if on_step:
                 on_step(epoch, step, steps, losses[-1])
-        scheduler.step()
         seconds = time.perf_counter() - started
         spent += seconds
         history.append(

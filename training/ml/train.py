@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import io
+import math
 import os
 import random
 import time
@@ -54,6 +55,7 @@ class TrainConfig:
     patience: int | None = None  # epochs without validation improvement before stopping
     augment: str = "full"  # "full", "flips" or "none"
     max_seconds: float | None = None  # stop after the epoch that passes this training time
+    schedule: str = "budget"  # see learning_rate_factor
     cost_ratio: float | None = None  # a missed defect costs this many false rejects
     min_area: int | None = None  # fixes the rule's min area instead of choosing it
     fixed_threshold: float | None = None  # no choosing: masks and images at this threshold
@@ -91,7 +93,7 @@ def load_checkpoint(data: bytes, device) -> dict:
     # weights_only: a checkpoint is data, never code to run (torch.load's pickle would).
     try:
         state = torch.load(io.BytesIO(data), map_location=device, weights_only=True)
-        missing = {"model", "optimiser", "scheduler", "history", "best", "epoch"} - set(state)
+        missing = {"model", "optimiser", "history", "best", "epoch"} - set(state)
     except Exception as exc:  # torch raises many kinds: pickle, zip, runtime errors
         kind = exc.__class__.__name__
         raise CheckpointUnreadable(f"the checkpoint is unreadable ({kind})") from exc
@@ -125,6 +127,44 @@ def stratified_split(
         val += group[:n_val]
         train += group[n_val:]
     return sorted(train), sorted(val)
+
+
+def learning_rate_factor(
+    schedule: str,
+    epoch: int,
+    step: int,
+    steps: int,
+    epochs: int,
+    spent_s: float,
+    max_s: float | None,
+) -> float:
+    """The share of the base learning rate for this step: a cosine from 1 to MIN_LR_SHARE.
+
+    "budget" runs the cosine over the epochs or the time limit, whichever ends first. A
+    job with a time limit does not know how many epochs fit, and a cosine over `epochs` alone
+    (1000 epochs, stopped after 20 by the clock) never lowers the rate: the model ends on a
+    high-rate step instead of settling. The time share makes the schedule depend on the
+    machine's speed, as the number of epochs already does under a time limit.
+    "epochs" is the plain per-epoch cosine over `epochs` (torch's CosineAnnealingLR)."""
+    if schedule == "epochs":
+        progress = epoch / max(1, epochs)
+    else:
+        progress = (epoch * steps + step) / max(1, epochs * steps)
+        if max_s:
+            progress = max(progress, spent_s / max_s)
+    progress = min(1.0, progress)
+    return MIN_LR_SHARE + (1 - MIN_LR_SHARE) * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+MIN_LR_SHARE = 0.01
+
+
+def set_learning_rate(optimiser, config: TrainConfig, epoch, step, steps, spent_s) -> None:
+    factor = learning_rate_factor(
+        config.schedule, epoch, step, steps, config.epochs, spent_s, config.max_seconds
+    )
+    for group in optimiser.param_groups:
+        group["lr"] = config.lr * factor
 
 
 def seed_everything(seed: int) -> None:
@@ -236,7 +276,6 @@ def train(
     optimiser = torch.optim.AdamW(
         model.parameters(), lr=config.lr, weight_decay=config.weight_decay
     )
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=max(1, config.epochs))
     scaler = torch.amp.GradScaler(enabled=precision == "fp16")
     history: list[dict] = []
     best = {"loss": float("inf"), "epoch": -1, "state": None}
@@ -245,7 +284,6 @@ def train(
         state = load_checkpoint(resume, device)
         model.load_state_dict(state["model"])
         optimiser.load_state_dict(state["optimiser"])
-        scheduler.load_state_dict(state["scheduler"])
         history, best, start_epoch = state["history"], state["best"], state["epoch"] + 1
 
     n = len(train_set)
@@ -264,6 +302,9 @@ def train(
         order = rng.permutation(n)
         started, losses = time.perf_counter(), []
         for step in range(steps):
+            set_learning_rate(
+                optimiser, config, epoch, step, steps, spent + time.perf_counter() - started
+            )
             idx = order[step * config.batch_size : (step + 1) * config.batch_size]
             pairs = [training_pair(train_set[i], config, transform, rng) for i in idx]
             x = torch.from_numpy(np.stack([p[0] for p in pairs])).to(device)
@@ -279,7 +320,6 @@ def train(
             losses.append(float(loss.detach()))
             if on_step:
                 on_step(epoch, step, steps, losses[-1])
-        scheduler.step()
         validation = _validation_pass(model, val_set, config, loss_fn, device, precision)
         record = {
             "epoch": epoch,
@@ -302,7 +342,6 @@ def train(
                 {
                     "model": model.state_dict(),
                     "optimiser": optimiser.state_dict(),
-                    "scheduler": scheduler.state_dict(),
                     "history": history,
                     "best": best,
                     "epoch": epoch,
