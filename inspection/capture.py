@@ -77,13 +77,15 @@ class Grabber(threading.Thread):
         while not self._stopping.is_set():
             try:
                 self._call(self.camera.open)
-                self.error = ""
                 backoff = 0.5
                 while not self._stopping.is_set():
                     self.latest = self._call(self.camera.read)
+                    # Only a frame clears the last failure: until one arrives after reopening,
+                    # the view is offline for that reason, not for "no fresh frame".
+                    self.error = ""
             except Exception as exc:  # noqa: BLE001 - a driver's cv2.error must not end the thread
+                self.error = describe(exc)  # before dropping the frame: take() reads both
                 self.latest = None  # what it saw last is not in front of it now
-                self.error = describe(exc)
                 log.warning(
                     "camera %s: %s; retrying in %.1f s", self.camera.name, self.error, backoff
                 )
