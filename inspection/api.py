@@ -17,6 +17,7 @@ from inspection import (
     placement,
     services,
     station_state,
+    trigger_relay,
     triggering,
     verdicts,
 )
@@ -209,7 +210,8 @@ class StationTriggerView(APIView):
     """Capture one object from every camera of the station now and judge it (for PLC
     gateways and MES): the verdict JSON. Repeating an idempotency key (field or
     `Idempotency-Key` header) returns the first verdict. 409 with a `code` when it cannot:
-    `station_stopped`, `cameras_unusable` (the saved cameras cannot be opened) or `no_model`."""
+    `station_stopped`, `cameras_unusable` (the saved cameras cannot be opened) or `no_model`;
+    503 `station_unreachable` when the station's worker does not answer in time."""
 
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "inspect"
@@ -233,6 +235,11 @@ class StationTriggerView(APIView):
             return _conflict(str(exc), "station_stopped")
         except triggering.CaptureFailed as exc:
             return _conflict(str(exc), "cameras_unusable")
+        except trigger_relay.StationUnreachable as exc:
+            return Response(
+                {"detail": str(exc), "code": "station_unreachable", "errors": {}},
+                status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            )
         return Response(verdicts.visible_to(record.result, visible_project_ids(request.user)))
 
 

@@ -23,6 +23,7 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.db import DatabaseError
 
+from inspection import trigger_relay
 from inspection.camera_events import CameraWatch
 from inspection.cameras import CameraError
 from inspection.capture import Capture, View, describe
@@ -37,6 +38,10 @@ JUDGE_RETRY_S = 5.0
 CONTROL_EVERY_S = 1.0
 # Opening or reading the cameras failed: the pause before the next try doubles up to this.
 MAX_RETRY_S = 10.0
+
+
+OPENING = "the cameras are being opened"
+STOPPED = "the station is stopped"
 
 
 def station_group(station_id: int) -> str:
@@ -137,13 +142,19 @@ class StationRunner:
         self.fresh = asyncio.Event()
         self.cameras = CameraWatch(station_id)
         self.lost_since: float | None = None
+        # The open cameras, shared with triggers; the lock keeps their takes, opens and
+        # closes one at a time. `unusable` says why there is no capture while running.
+        self.capture: Capture | None = None
+        self.capture_lock = asyncio.Lock()
+        self.unusable = OPENING
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
-        capture, opened_with = None, None
+        opened_with = None
         seq = failures = 0
         next_at = time.monotonic()
         judge = loop.create_task(self._judge_forever()) if self.judging else None
+        triggers = loop.create_task(trigger_relay.serve(self))
         control = StationControl(self.station_id)
         try:
             while True:
@@ -151,11 +162,12 @@ class StationRunner:
                 if wanted is None:
                     return  # the station was deleted
                 if not wanted.active:
-                    if capture is not None:
-                        await loop.run_in_executor(_render_pool, capture.close)
-                        capture, opened_with = None, None
+                    if self.capture is not None:
+                        await self._close()
+                        opened_with = None
                         log.info("station %s: stopped", self.station_id)
                     self.latest = None
+                    self.unusable = STOPPED
                     await self._publish_state("stopped")
                     if self.until_stopped:
                         return
@@ -165,21 +177,16 @@ class StationRunner:
                 self.period = 1.0 / max(0.1, min(wanted.fps, 30.0))
                 seq += 1
                 try:
-                    if capture is None or opened_with != wanted.cameras:
+                    if self.capture is None or opened_with != wanted.cameras:
                         # Started, or the cameras were edited: open what the station holds now.
-                        if capture is not None:
-                            await loop.run_in_executor(_render_pool, capture.close)
-                            capture, opened_with = None, None
-                        capture = await loop.run_in_executor(
-                            _render_pool,
-                            self.make_capture,
-                            wanted.cameras,
-                            self.station_id,
-                            FRAME_SIZE,
-                        )
+                        if self.capture is not None:
+                            await self._close()
+                            opened_with = None
+                        await self._open(wanted.cameras)
                         opened_with = wanted.cameras
                         await self._publish_state("running")
-                    views = await loop.run_in_executor(_render_pool, _take, capture)
+                    async with self.capture_lock:
+                        views = await loop.run_in_executor(_render_pool, _take, self.capture)
                     failures = 0
                 except Exception as exc:  # noqa: BLE001 - a bad config, a driver's cv2.error
                     # One failure must not end the station: every camera shows why, and the
@@ -194,10 +201,11 @@ class StationRunner:
                         delay,
                         exc_info=not isinstance(exc, CameraError),
                     )
-                    if capture is not None:
+                    self.unusable = reason
+                    if self.capture is not None:
                         with contextlib.suppress(Exception):
-                            await loop.run_in_executor(_render_pool, capture.close)
-                        capture, opened_with = None, None
+                            await self._close()
+                        opened_with = None
                     await self._deliver(seq, _offline(wanted.cameras, f"capture failed: {reason}"))
                     await asyncio.sleep(delay)
                     next_at = time.monotonic()
@@ -208,10 +216,49 @@ class StationRunner:
                 next_at = max(next_at + self.period, time.monotonic())
                 await asyncio.sleep(max(0.0, next_at - time.monotonic()))
         finally:
+            triggers.cancel()
             if judge:
                 judge.cancel()
+            if self.capture is not None:
+                self.capture.close()
+                self.capture = None
+
+    async def _open(self, cameras: list) -> None:
+        loop = asyncio.get_running_loop()
+        self.unusable = OPENING
+        async with self.capture_lock:
+            self.capture = await loop.run_in_executor(
+                _render_pool, self.make_capture, cameras, self.station_id, FRAME_SIZE
+            )
+
+    async def _close(self) -> None:
+        loop = asyncio.get_running_loop()
+        async with self.capture_lock:
+            capture, self.capture = self.capture, None
+            self.unusable = STOPPED
             if capture is not None:
-                capture.close()
+                await loop.run_in_executor(_render_pool, capture.close)
+
+    async def answer_trigger(self, message: dict) -> dict:
+        """One relayed trigger: the cameras' newest frames, judged for the caller's projects
+        and stored (see trigger_relay.py)."""
+        from inspection import triggering
+
+        loop = asyncio.get_running_loop()
+        started = time.perf_counter()
+        # Just started or re-cabled: the cameras open within moments, the caller can wait.
+        while self.capture is None and self.unusable == OPENING:
+            if time.time() > message["deadline"] - 1.0:
+                break
+            await asyncio.sleep(0.05)
+        async with self.capture_lock:
+            if self.capture is None:
+                code = "station_stopped" if self.unusable == STOPPED else "cameras_unusable"
+                return {"error": code, "message": f"Station {self.station_id}: {self.unusable}"}
+            views = await loop.run_in_executor(_render_pool, self.capture.take)
+        return await loop.run_in_executor(
+            _judge_pool, triggering.judge_for_runner, message, self.station_id, views, started
+        )
 
     async def _deliver(self, seq: int, views: list[tuple[View, bytes]]) -> None:
         """Tell webhooks of cameras that went offline or came back, and publish the frames."""

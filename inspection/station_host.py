@@ -96,6 +96,15 @@ def wake() -> None:
         host.loop.call_soon_threadsafe(host.poke.set)
 
 
+def holds(station_id: int) -> bool:
+    """Whether a runner of this process has the station (its cameras open here)."""
+    host = _host
+    if host is None or host.loop.is_closed() or host.task.done():
+        return False
+    task = host.runners.get(station_id)
+    return task is not None and not task.done()
+
+
 async def stop() -> None:
     global _host
     if _host is not None and _host.loop is asyncio.get_running_loop():

@@ -1,6 +1,8 @@
 """Triggered captures: one object from every camera of a station, judged at once.
 
-The cameras stay open between triggers (a grabber per real camera), so a trigger takes the
+Where a runner holds the station's cameras (the web process's own, or `run_station`), the
+trigger goes to it (trigger_relay.py). Otherwise this process captures: the cameras stay open
+between triggers (a grabber per real camera), so a trigger takes the
 newest frames instead of paying for a connection each time. They close when their station is
 stopped, re-cabled or deleted: at once where that happens in this process (the station's
 signals), otherwise at the next trigger of any station here, which first looks at the rows of
@@ -13,12 +15,16 @@ import threading
 import time
 from datetime import UTC, datetime
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import close_old_connections
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from inspection import live, services, station_state
+from inspection import live, services, station_host, station_state, trigger_relay
 from inspection.capture import Capture, describe
-from inspection.models import Station
+from inspection.models import InspectionRecord, Station
+from training import registry
 
 _captures: dict[int, tuple[str, Capture]] = {}
 _lock = threading.Lock()
@@ -96,12 +102,50 @@ def _station_deleted(sender, instance, **kwargs) -> None:
 
 def trigger(user, station, projects, serial="", lot="", idempotency_key=""):
     """Capture and inspect one object; offline cameras and a skewed capture are reported.
-    Raises StationStopped, or CaptureFailed when the saved cameras cannot be used."""
+    Raises StationStopped, NoModel, CaptureFailed when the saved cameras cannot be used, or
+    StationUnreachable when the runner holding the cameras does not answer."""
     earlier = services.earlier_record(user, idempotency_key)
     if earlier:
         return earlier
-    _drop_outdated()
     station_state.require_active(station)
+    if settings.STATIONS_IN_WEB and not station_host.holds(station.pk):
+        return trigger_here(user, station, projects, serial, lot, idempotency_key)
+    answer = trigger_relay.ask(
+        station, user, [p.pk for p in projects], serial, lot, idempotency_key
+    )
+    if "record" in answer:
+        return InspectionRecord.objects.get(pk=answer["record"])
+    if answer["error"] == "no_model":
+        raise registry.NoModel(answer["message"])
+    if answer["error"] == "station_stopped":
+        raise station_state.StationStopped(station)
+    raise CaptureFailed(answer["message"])
+
+
+def judge_for_runner(message: dict, station_id: int, views, started: float) -> dict:
+    """A runner's side of a relayed trigger (in its judging thread): the answer to send."""
+    close_old_connections()
+    user = get_user_model().objects.filter(pk=message["user"], is_active=True).first()
+    station = Station.objects.filter(pk=station_id).first()
+    if user is None or station is None:
+        return {"error": "trigger_failed", "message": "the user or the station is gone"}
+    key = message["idempotency_key"]
+    earlier = services.earlier_record(user, key)
+    if earlier:
+        return {"record": earlier.pk}
+    projects = list(station.projects.filter(pk__in=message["projects"]))
+    try:
+        record = judge_capture(
+            user, station, projects, views, started, message["serial"], message["lot"], key
+        )
+    except registry.NoModel as exc:
+        return {"error": "no_model", "message": str(exc)}
+    return {"record": record.pk}
+
+
+def trigger_here(user, station, projects, serial="", lot="", idempotency_key=""):
+    """Capture with cameras this process opens (and keeps open) itself."""
+    _drop_outdated()
     started = time.perf_counter()
     capture = _capture_for(station)
     try:

@@ -1,6 +1,7 @@
 """Embedded mode: the web process runs every active station whether anyone watches or not. A
 station started through the API with no live page open captures, judges, stores and
-publishes its verdicts; stopped through the API, it stops."""
+publishes its verdicts, and answers triggers with the cameras it holds; stopped through the
+API, it stops."""
 
 import json
 import queue
@@ -76,6 +77,17 @@ def test_a_station_started_through_the_api_runs_with_no_one_watching(
         record = InspectionRecord.objects.get(pk=verdict["id"])
         assert record.verdict == verdict["verdict"]
         assert record.result["models"][0]["model_version"] == trained_model.pk
+
+        # A trigger goes to the runner that holds the cameras, in this same process.
+        triggered = requests.post(
+            f"{url}/api/stations/{station.pk}/trigger/",
+            json={"serial": "T-1"},
+            headers=auth,
+            timeout=60,
+        )
+        assert triggered.status_code == 200, triggered.text
+        assert triggered.json()["serial"] == "T-1"
+        assert InspectionRecord.objects.get(pk=triggered.json()["id"]).station_id == station.pk
 
         stopped = requests.post(f"{url}/api/stations/{station.pk}/stop/", headers=auth, timeout=30)
         assert stopped.status_code == 200 and stopped.json()["state"] == "stopped"

@@ -9,7 +9,7 @@ from django.conf import settings
 from rest_framework.authtoken.models import Token
 from websockets.sync.client import connect
 
-from inspection.models import Station
+from inspection.models import InspectionRecord, Station
 from tests.conftest import make_image, png_bytes
 from tests.live_frames import recv_frame
 from tests.processes import service_env, start_station, start_web, start_worker
@@ -54,3 +54,58 @@ def test_events_and_station_frames_cross_web_processes(project, owner, tmp_path)
     finally:
         for process in reversed(processes):
             process.stop()
+
+
+def _trigger(url: str, station: Station, auth: dict, serial: str) -> requests.Response:
+    return requests.post(
+        f"{url}/api/stations/{station.pk}/trigger/",
+        json={"serial": serial},
+        headers=auth,
+        timeout=60,
+    )
+
+
+def test_a_trigger_is_captured_by_the_station_worker_holding_the_cameras(
+    trained_model, owner, tmp_path
+):
+    # judge_live off: the only records are the triggers'.
+    station = Station.objects.create(name="Gate 3", fps=2.0, judge_live=False)
+    station.projects.set([trained_model.project])
+    auth = {"Authorization": f"Token {Token.objects.create(user=owner).key}"}
+    env = service_env(settings.MEDIA_ROOT, STATIONS_IN_WEB="0", TRIGGER_ANSWER_S="4")
+    web, url = start_web(env, tmp_path, "web")
+    runner = start_station(env, tmp_path, station.pk)
+    try:
+        deadline = time.monotonic() + 90
+        answer = _trigger(url, station, auth, "S-1")
+        while answer.status_code == 503 and time.monotonic() < deadline:
+            answer = _trigger(url, station, auth, "S-1")  # the worker is still loading
+        assert answer.status_code == 200, f"{answer.text}\n{runner.output()}"
+        verdict = answer.json()
+        assert (verdict["station"], verdict["serial"]) == (station.pk, "S-1")
+        assert set(verdict["quality"]) == {"cam1", "cam2"}
+        record = InspectionRecord.objects.get(pk=verdict["id"])
+        assert record.result["models"][0]["model_version"] == trained_model.pk
+
+        # Without the worker no one holds the cameras: the web process does not open them
+        # itself (a USB camera cannot be opened twice), it says the station is unreachable.
+        runner.stop()
+        started = time.monotonic()
+        gone = _trigger(url, station, auth, "S-2")
+        assert gone.status_code == 503, gone.text
+        assert gone.json()["code"] == "station_unreachable"
+        assert "run_station" in gone.json()["detail"]
+        assert time.monotonic() - started < 15
+        assert not InspectionRecord.objects.filter(station=station, serial="S-2").exists()
+
+        # A worker started later does not capture for the caller who gave up.
+        runner = start_station(env, tmp_path, station.pk, name="station-again")
+        deadline = time.monotonic() + 90
+        again = _trigger(url, station, auth, "S-3")
+        while again.status_code == 503 and time.monotonic() < deadline:
+            again = _trigger(url, station, auth, "S-3")
+        assert again.status_code == 200, f"{again.text}\n{runner.output()}"
+        assert not InspectionRecord.objects.filter(station=station, serial="S-2").exists()
+    finally:
+        runner.stop()
+        web.stop()
