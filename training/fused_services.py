@@ -104,8 +104,9 @@ def run(fused_id: int, isolate_runtimes: bool = False) -> FusedModel:
                     channel.pixel_threshold,
                 )
             )
-        gate_args = (onnx, per_channel, config.input_size, config.resize_policy, 1)
-        gate = (
+        calibration = [samples[i].image for i in result.train_indices]
+        gate_args = (onnx, per_channel, config.input_size, config.resize_policy, 1, calibration)
+        gate, int8 = (
             runtime_gate.in_child(runtime_gate.gate_channels, *gate_args)
             if isolate_runtimes
             else runtime_gate.gate_channels(*gate_args)
@@ -131,6 +132,9 @@ def run(fused_id: int, isolate_runtimes: bool = False) -> FusedModel:
         config.resize_policy,
     )
     name = save_bytes(unique_name("fused", ".onnx"), onnx)
+    if int8:
+        fused.int8_model = save_bytes(unique_name("fused", ".int8.xml"), int8[0])
+        fused.int8_weights = save_bytes(unique_name("fused", ".int8.bin"), int8[1])
     fused.channels = [
         channel_entry
         | {

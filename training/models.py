@@ -161,6 +161,9 @@ class FusedModel(models.Model):
         help_text="per output channel: project, threshold, min_area, pixel_threshold, metrics",
     )
     onnx = models.FileField(max_length=300, blank=True)
+    # OpenVINO IR of the int8 network, calibrated on the training images of every channel.
+    int8_model = models.FileField(max_length=300, blank=True)
+    int8_weights = models.FileField(max_length=300, blank=True)
     runtime = models.CharField(max_length=40, default="onnxruntime-fp32")
     metadata = models.JSONField(default=dict)
     log = models.TextField(blank=True)

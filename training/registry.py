@@ -159,11 +159,11 @@ _fused_cache: dict[tuple[int, str], list[LoadedModel]] = {}
 def load_fused(fused: FusedModel, requested: str | None = None) -> list[LoadedModel]:
     """A fused model as one LoadedModel per channel (its project's rule), sharing one network
     that runs once per batch of views."""
-    passed = {fused.runtime} & runtime.REDUCED
+    gate = fused.metadata.get("runtime_gate", {})
+    passed = set(gate.get("passed", [fused.runtime])) & runtime.REDUCED
+    has_int8 = bool(fused.int8_model)
     try:
-        name = runtime.resolve(requested or settings.INFERENCE_RUNTIME, passed, False)
-        if name == runtime.OV_INT8:
-            name = fused.runtime
+        name = runtime.resolve(requested or settings.INFERENCE_RUNTIME, passed, has_int8)
     except runtime.RuntimeUnavailable as exc:
         raise NoModel(f"Fused model {fused.pk}: {exc}") from None
     key = (fused.pk, name)
@@ -174,9 +174,11 @@ def load_fused(fused: FusedModel, requested: str | None = None) -> list[LoadedMo
         raise NoModel(f"Fused model {fused.pk} is {fused.status}, not ready to inspect with.")
     try:
         meta = ModelMeta.from_json(fused.metadata["meta"])
-        shared = SharedRun(
-            runtime.open_runner(name, read_bytes(fused.onnx.name), None, settings.INFERENCE_THREADS)
-        )
+        int8 = None
+        if name == runtime.OV_INT8:
+            int8 = (read_bytes(fused.int8_model.name), read_bytes(fused.int8_weights.name))
+        onnx = read_bytes(fused.onnx.name)
+        shared = SharedRun(runtime.open_runner(name, onnx, int8, settings.INFERENCE_THREADS))
     except Exception as exc:  # storage, metadata and both runtimes raise many types
         raise NoModel(f"Fused model {fused.pk} cannot be loaded: {exc}") from None
     loaded = [

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from defect_platform.bench.timing import median_ms
 from defect_platform.synthetic.straws import render_views, sample_straw
 from inspection import engine as inspection_engine
-from training.ml import export, runtime
+from training.ml import export, runtime, runtime_gate
 from training.ml.meta import ModelMeta
 from training.ml.model import ModelConfig, create_model
 from training.registry import FusedChannel, LoadedModel, SharedRun
@@ -14,7 +16,7 @@ VIEWS = 6
 MODELS = 6
 
 
-def measure(engine, model_config: ModelConfig, threads: int, repeats: int) -> dict:
+def measure(engine, model_config: ModelConfig, fused: Fused, threads: int, repeats: int) -> dict:
     """Copies of one architecture stand in for the six defect models: the cost does not depend
     on the weights."""
     meta = ModelMeta(model_config, engine.size, 0.5, 1, 0.5, "resize")
@@ -28,7 +30,7 @@ def measure(engine, model_config: ModelConfig, threads: int, repeats: int) -> di
         (f"cam{k}", view.image)
         for k, view in enumerate(render_views(sample_straw(7), VIEWS, engine.size))
     ]
-    fused_models, fused_runtime = _fused(engine, model_config, meta, threads)
+    fused_models, fused_runtime = _fused(fused, meta, threads)
     runs_before = fused_models[0].runner.shared.runs
     fused_ms = median_ms(lambda: inspection_engine.run(fused_models, views), repeats)
     ensemble_ms = median_ms(lambda: inspection_engine.run(models, views), repeats)
@@ -47,25 +49,32 @@ def measure(engine, model_config: ModelConfig, threads: int, repeats: int) -> di
     }
 
 
-def fused_onnx(model_config: ModelConfig, size) -> bytes:
-    """An untrained fused network (one output channel per defect type) at the line's size."""
+@dataclass
+class Fused:
+    """An untrained fused network (one output channel per defect type) at the line's size, on
+    the single models' runtime: int8 where they run int8, calibrated on the same images, as
+    a fused model's own gate chooses when int8 passes."""
+
+    onnx: bytes
+    int8: tuple[bytes, bytes] | None
+    runtime: str
+
+    def runner(self, threads: int) -> runtime.Runner:
+        return runtime.open_runner(self.runtime, self.onnx, self.int8, threads)
+
+
+def fused_network(model_config: ModelConfig, engine) -> Fused:
     model, _ = create_model(ModelConfig(**{**model_config.__dict__, "classes": MODELS}))
-    return export.to_onnx(model, size)
+    onnx = export.to_onnx(model, engine.size)
+    int8 = None
+    if engine.runtime == runtime.OV_INT8:
+        int8 = runtime_gate.quantize_int8(onnx, engine.calibration)
+    return Fused(onnx, int8, engine.runtime)
 
 
-def fused_runtime(engine) -> str:
-    """No int8 for fused models (see runtime_gate.gate_channels): bf16 where the CPU has it."""
-    here = runtime.available()
-    if engine.runtime != runtime.OV_INT8:
-        return engine.runtime
-    return runtime.OV_BF16 if runtime.OV_BF16 in here else runtime.OV_FP32
-
-
-def _fused(engine, model_config, meta, threads):
-    name = fused_runtime(engine)
-    shared = SharedRun(
-        runtime.open_runner(name, fused_onnx(model_config, engine.size), None, threads)
-    )
+def _fused(fused: Fused, meta, threads):
+    shared = SharedRun(fused.runner(threads))
+    name = fused.runtime
     models = [
         LoadedModel(k, f"defect {k}", None, 0, 0.5, 1, 0.5, meta, name, FusedChannel(shared, k), 1)
         for k in range(MODELS)

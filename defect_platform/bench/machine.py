@@ -7,7 +7,7 @@ import platform
 from pathlib import Path
 
 from training.ml import runtime
-from training.ml.device import cpu_flags
+from training.ml.cpu import cpu_flags
 
 
 def describe() -> dict:

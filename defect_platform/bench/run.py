@@ -100,10 +100,10 @@ def run(plan: Plan, log=print) -> dict:
     )
     figures |= found
     log("== memory: fresh serving processes")
-    fused = (ensemble.fused_onnx(plan.model, engine.size), ensemble.fused_runtime(engine))
+    fused = ensemble.fused_network(plan.model, engine)
     figures |= memory.measure(engine, fused)
     log("== object: 6 views x 6 models through the engine")
-    figures |= ensemble.measure(engine, plan.model, plan.threads, max(1, plan.repeats // 3))
+    figures |= ensemble.measure(engine, plan.model, fused, plan.threads, max(1, plan.repeats // 3))
     log("== annotation: label saves through the API")
     sizes = {"256x1248": (256, 1248), "4096": (4096, 4096)}
     if plan.quick:

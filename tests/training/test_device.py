@@ -3,7 +3,8 @@ features, and an explicit choice always wins."""
 
 import torch
 
-from training.ml.device import cpu_flags, cpu_has_bf16, parse_cpu_flags, pick_device, pick_precision
+from training.ml.cpu import cpu_flags, parse_cpu_flags
+from training.ml.device import cpu_has_bf16, pick_device, pick_precision
 
 CPUINFO = """processor\t: 0
 vendor_id\t: GenuineIntel

@@ -11,6 +11,7 @@ from inspection.models import Station
 from inspection.services import inspect_uploads
 from tests.conftest import make_image, png_bytes
 from training import fused_services, registry
+from training.ml import runtime
 from training.models import FusedModel
 
 PARAMS = {"epochs": 12, "batch_size": 4, "lr": 0.01, "seed": 0, "max_steps_per_epoch": 4}
@@ -61,6 +62,15 @@ def test_a_station_trains_and_uses_a_fused_model(station, owner, client_for):
         assert 0 < channel["threshold"] < 1 and channel["min_area"] >= 1
     gate = fused.metadata["runtime_gate"]
     assert gate["chosen"] == fused.runtime and len(gate["channels"]) == 2
+    if runtime.OV_INT8 in runtime.available():
+        # int8 is made for the fused network too, and judged on every channel.
+        assert fused.int8_model and fused.int8_weights
+        for channel in gate["channels"]:
+            int8 = next(c for c in channel["candidates"] if c["runtime"] == runtime.OV_INT8)
+            assert int8["verdict_agreement"] is not None
+        if runtime.OV_INT8 in gate["passed"]:
+            assert fused.runtime == runtime.OV_INT8
+            assert registry.load_fused(fused)[0].runtime == runtime.OV_INT8
     comparison = fused.metadata["comparison"]
     assert [row["project"] for row in comparison] == [p.pk for p in projects]
     assert all(row["fused"]["image_f1"] is not None for row in comparison)

@@ -61,7 +61,43 @@ def _bright(x):
     return (x.mean(axis=1, keepdims=True) > 1.0).astype(np.float32) * 0.9 + 0.05
 
 
-def test_the_gate_passes_a_faithful_runtime_and_refuses_one_that_flips_verdicts():
+AMX = frozenset({"amx_bf16", "amx_tile", "avx512_bf16"})
+NO_AMX = frozenset({"avx512_bf16", "avx512_vnni"})
+OPENVINO_CAPS = frozenset({"INT8", "BF16", "FP32"})
+
+
+def test_bf16_ranks_before_fp32_only_on_cpus_with_amx():
+    assert runtime.ranked(OPENVINO_CAPS, AMX) == [
+        runtime.OV_INT8,
+        runtime.OV_BF16,
+        runtime.OV_FP32,
+        runtime.ORT_FP32,
+    ]
+    # AVX-512 BF16 alone: OpenVINO offers bf16, but it runs slower than fp32 there.
+    assert runtime.ranked(OPENVINO_CAPS, NO_AMX) == [
+        runtime.OV_INT8,
+        runtime.OV_FP32,
+        runtime.OV_BF16,
+        runtime.ORT_FP32,
+    ]
+    assert runtime.ranked(frozenset({"FP32"}), AMX) == [runtime.OV_FP32, runtime.ORT_FP32]
+    assert runtime.ranked(frozenset(), AMX) == [runtime.ORT_FP32]
+
+
+def test_auto_never_takes_a_passed_precision_that_is_slower_here_than_fp32(monkeypatch):
+    monkeypatch.setattr(runtime, "available", lambda: runtime.ranked(OPENVINO_CAPS, NO_AMX))
+    assert runtime.resolve("auto", {runtime.OV_BF16}, has_int8=False) == runtime.OV_FP32
+    assert runtime.resolve("auto", {runtime.OV_BF16, runtime.OV_INT8}, True) == runtime.OV_INT8
+    images, masks = _scene()
+    rule = DecisionRule(threshold=0.5, min_area=10, objective="f1", score=1.0)
+    report = runtime_gate.check(
+        {runtime.OV_BF16: _bright}, _bright, images, masks, (32, 32), "resize", rule, 0.5
+    )
+    assert report.candidates[0].passed and report.chosen == runtime.OV_FP32
+
+
+def test_the_gate_passes_a_faithful_runtime_and_refuses_one_that_flips_verdicts(monkeypatch):
+    monkeypatch.setattr(runtime, "available", lambda: runtime.ranked(OPENVINO_CAPS, AMX))
     images, masks = _scene()
     rule = DecisionRule(threshold=0.5, min_area=10, objective="f1", score=1.0)
 
@@ -94,7 +130,10 @@ def test_the_gate_passes_a_faithful_runtime_and_refuses_one_that_flips_verdicts(
     assert report.reference_iou == 1.0
 
 
-def test_the_gate_refuses_a_runtime_that_loses_defect_pixels_without_changing_verdicts():
+def test_the_gate_refuses_a_runtime_that_loses_defect_pixels_without_changing_verdicts(
+    monkeypatch,
+):
+    monkeypatch.setattr(runtime, "available", lambda: runtime.ranked(OPENVINO_CAPS, AMX))
     images, masks = _scene()
 
     def thin(x):
@@ -115,7 +154,7 @@ def test_the_gate_refuses_a_runtime_that_loses_defect_pixels_without_changing_ve
     (candidate,) = report.candidates
     assert candidate.verdict_agreement == 1.0
     assert candidate.iou_delta_pp < -20 and not candidate.passed
-    assert report.chosen == runtime.ORT_FP32
+    assert report.chosen == runtime.OV_FP32  # the fastest full precision here
 
 
 def test_gate_images_are_the_validation_split_topped_up_with_training_images():

@@ -143,8 +143,8 @@ def check(
     pixel_threshold: float,
     skipped: dict[str, str] | None = None,
 ) -> GateReport:
-    """Every candidate against the fp32 reference on the same images; the fastest that passes
-    is chosen (`runners` in runtime.PREFERENCE order), else ONNX Runtime fp32."""
+    """Every candidate against the fp32 reference on the same images; the fastest runtime here
+    (runtime.available()'s order) among fp32 and the candidates that passed is chosen."""
     ref_probs = predict_all(reference, images, size, policy)
     ref_verdicts, ref_counts = _verdicts_and_counts(ref_probs, masks, rule, pixel_threshold)
     reference_iou = _iou(ref_counts)
@@ -163,9 +163,12 @@ def check(
             f"IoU delta {delta_pp:+.2f} pp (needs >= {MIN_IOU_DELTA_PP})"
         )
         candidates.append(Candidate(name, agreement, delta_pp, diff, passed, reason))
-    order = {name: i for i, name in enumerate(runtime.PREFERENCE)}
+    order = {name: i for i, name in enumerate(runtime.available())}
     candidates.sort(key=lambda c: order.get(c.runtime, len(order)))
-    chosen = next((c.runtime for c in candidates if c.passed), runtime.ORT_FP32)
+    # The fastest here of fp32 and what passed: a reduced precision slower than fp32 on this
+    # CPU (bf16 without AMX) is not chosen even when it passed.
+    passed = {c.runtime for c in candidates if c.passed}
+    chosen = runtime.resolve("auto", passed, has_int8=runtime.OV_INT8 in passed)
     return GateReport(chosen, len(images), reference_iou, candidates)
 
 
@@ -258,16 +261,22 @@ def gate_channels(
     size: tuple[int, int],
     policy: str,
     threads: int = 1,
-) -> dict:
-    """The accuracy gate for a fused model: bf16 must pass on every channel (its images,
-    masks, rule and pixel threshold) to serve; int8 is not made for fused models (NNCF
-    calibrates one output). Returns {"chosen": runtime, "channels": [report dict, ...]}."""
+    calibration: list[np.ndarray] | None = None,
+) -> tuple[dict, tuple[bytes, bytes] | None]:
+    """The accuracy gate for a fused model: a reduced precision serves only if it passes on
+    every channel (its images, masks, rule and pixel threshold). int8 is calibrated on
+    `calibration` (training images of every channel; activations do not care which output
+    they feed). Returns ({"chosen", "passed", "channels": [report dict, ...]}, int8 IR or
+    None)."""
     here = runtime.available()
-    reduced = [name for name in runtime.PREFERENCE if name == runtime.OV_BF16 and name in here]
-    skipped = {runtime.OV_INT8: "not made for fused models"}
-    if runtime.OV_BF16 not in here:
-        skipped[runtime.OV_BF16] = "not available on this machine"
-    runners = {name: runtime.open_runner(name, onnx, None, threads) for name in reduced}
+    skipped = {name: "not available on this machine" for name in runtime.REDUCED - set(here)}
+    int8 = None
+    if runtime.OV_INT8 in here and calibration:
+        int8 = quantize_int8(onnx, calibration_inputs(calibration, size, policy))
+    elif runtime.OV_INT8 in here:
+        skipped[runtime.OV_INT8] = "no calibration images"
+    reduced = [name for name in here if name in runtime.REDUCED and name not in skipped]
+    runners = {name: runtime.open_runner(name, onnx, int8, threads) for name in reduced}
     reference = runtime.open_runner(runtime.ORT_FP32, onnx, threads=threads)
     reports = []
     for k, (images, masks, rule, pixel_threshold) in enumerate(per_channel):
@@ -287,6 +296,10 @@ def gate_channels(
     passed_everywhere = set(reduced)
     for report in reports:
         passed_everywhere &= report.passed
-    fallback = runtime.OV_FP32 if runtime.OV_FP32 in here else runtime.ORT_FP32
-    chosen = next(iter(passed_everywhere), fallback)
-    return {"chosen": chosen, "channels": [r.to_dict() for r in reports]}
+    chosen = runtime.resolve("auto", passed_everywhere, has_int8=int8 is not None)
+    gate = {
+        "chosen": chosen,
+        "passed": sorted(passed_everywhere),
+        "channels": [r.to_dict() for r in reports],
+    }
+    return gate, int8
