@@ -26,8 +26,8 @@ from training.ml import runtime
 from training.ml.metrics import detection_scores, image_scores
 
 RECIPES = {
-    # The platform's defaults: a project's resize policy (stretch), full augmentations, bf16
-    # where the CPU has it, a learning rate that settles by the end of the time budget, and a
+    # The platform's defaults: a project's resize policy (stretch), full augmentations, bf16 on
+    # CPUs with AMX, a learning rate that settles by the end of the time budget, and a
     # pixel threshold and image rule chosen on validation.
     "default": {"loss": "bce+dice", "augment": "full", "resize_policy": "resize"},
     # What a plain training script does: stretch, flips, fp32, a cosine over its epoch count

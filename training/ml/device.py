@@ -10,9 +10,10 @@ from training.ml.cpu import cpu_flags
 
 
 def cpu_has_bf16(flags: frozenset[str] | None = None) -> bool:
-    """AMX or AVX-512 BF16 (in `flags`, else this machine's): bf16 matrix maths is then
-    several times faster than fp32."""
-    return bool({"amx_bf16", "avx512_bf16"} & (cpu_flags() if flags is None else flags))
+    """Whether this CPU (or one with `flags`) has bf16 matrix units (AMX): training steps in
+    bf16 autocast are then several times faster. AVX-512 BF16 alone is not: on such a Xeon a
+    U-Net + MobileNetV2 step took 2.8 s in bf16 against 2.2 s in fp32 (both channels_last)."""
+    return "amx_bf16" in (cpu_flags() if flags is None else flags)
 
 
 def pick_device(requested: str = "auto") -> torch.device:
