@@ -167,6 +167,13 @@ def test_camera_offline_and_ng_spike_alerts_and_the_mask_toggle(login):
             ".textContent))"
         )
         assert day > 0 and recent > 1.5 * day, (recent, day)
+        # N changed while the page is open: the label follows with the next verdict.
+        assert admin.text_content("#ng-window") == "5"
+        wider = {"ng_alert_window": 7}
+        assert _send(admin, "PATCH", f"/api/stations/{station}/", wider).status == 200
+        admin.wait_for_function(
+            "document.getElementById('ng-window').textContent === '7'", timeout=30_000
+        )
 
         # The overlay: tinted where the mask is; unticked, the photo alone. The line stops
         # first so the frame under the probe stays the same.

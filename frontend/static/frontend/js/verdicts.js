@@ -51,6 +51,7 @@ export class VerdictBoard {
     const recent = this.recent.filter(Boolean).length / this.recent.length;
     $("ng-rate").textContent = `${(100 * day).toFixed(1)}%`;
     $("ng-recent").textContent = `${(100 * recent).toFixed(1)}%`;
+    $("ng-window").textContent = window; // N set through the API reaches an open page too
     // Only once the window is full: three NG in the first five objects is not a spike.
     const spiking = this.recent.length >= window && day > 0 && recent > factor * day;
     this.alert("ng-spike", spiking, `NG rate spike: ${(100 * recent).toFixed(0)}% over the last ${window} objects, ${factor}× the day's ${(100 * day).toFixed(1)}%`);
