@@ -157,3 +157,40 @@ def test_a_run_stopped_by_its_time_limit_ends_on_a_low_learning_rate():
     assert rates[max(rates)] < 0.15 * 0.01
     falling = [rates[e] for e in sorted(rates)]
     assert falling == sorted(falling, reverse=True)
+
+
+def _squares(n_positive: int, n_negative: int, size: int = 32) -> list[Sample]:
+    """Bright squares of varied size and place on noise, and noise alone."""
+    rng = np.random.default_rng(1)
+    out = []
+    for i in range(n_positive + n_negative):
+        image = rng.integers(0, 80, (size, size, 3), dtype=np.uint8)
+        mask = np.zeros((size, size), dtype=np.uint8)
+        if i < n_positive:
+            side = int(rng.integers(6, 12))
+            y, x = rng.integers(0, size - side, 2)
+            image[y : y + side, x : x + side] = rng.integers(200, 256)
+            mask[y : y + side, x : x + side] = 255
+        out.append(Sample(image, mask))
+    return out
+
+
+@pytest.mark.parametrize("loss", ["bce+dice", "soft+dice"])
+def test_the_default_recipe_learns_an_easy_defect(loss):
+    # A guard against a pipeline that runs but cannot learn (targets scaled wrong, a learning
+    # rate that never moves, inputs and masks out of step): easy defects must be found.
+    samples = _squares(10, 6)
+    config = _config(
+        epochs=40,
+        batch_size=4,
+        lr=0.01,
+        validation=None,
+        val_fraction=0.0,
+        augment="flips",
+        loss=loss,
+        pos_weight=None,
+    )
+    result = train(samples, TINY, config)
+    fit = result.metrics["train"]
+    assert fit["image"]["f1"] == 1.0, fit["image"]
+    assert fit["pixel"]["all"]["iou"] > 0.6, fit["pixel"]
