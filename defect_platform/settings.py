@@ -315,8 +315,9 @@ LOGGING = {
 
 # Stations run inside the web process (embedded) unless `manage.py run_station` runs them.
 STATIONS_IN_WEB = env_bool("STATIONS_IN_WEB", True)
-# How long a trigger waits for the station's runner to capture and judge before a 503.
-TRIGGER_ANSWER_S = env_float("TRIGGER_ANSWER_S", 15.0, 0.1)
+# How long a trigger waits for the station's runner to capture and judge before a 503; at most
+# the Redis layer's message expiry (10 s), which drops a trigger that waited longer unanswered.
+TRIGGER_ANSWER_S = env_float("TRIGGER_ANSWER_S", 10.0, 0.1)
 # Threads per inference session in this process (web or station worker).
 INFERENCE_THREADS = env_int("INFERENCE_THREADS", 2, 1)
 # "auto": each model version on the fastest runtime here that its accuracy gate passed.

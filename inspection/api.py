@@ -90,6 +90,13 @@ def _conflict(detail: str, code: str) -> Response:
     return Response({"detail": detail, "code": code, "errors": {}}, status=status.HTTP_409_CONFLICT)
 
 
+def _unavailable(detail: str, code: str) -> Response:
+    return Response(
+        {"detail": detail, "code": code, "errors": {}},
+        status=status.HTTP_503_SERVICE_UNAVAILABLE,
+    )
+
+
 class StationListView(generics.ListAPIView):
     serializer_class = StationSerializer
 
@@ -211,7 +218,8 @@ class StationTriggerView(APIView):
     gateways and MES): the verdict JSON. Repeating an idempotency key (field or
     `Idempotency-Key` header) returns the first verdict. 409 with a `code` when it cannot:
     `station_stopped`, `cameras_unusable` (the saved cameras cannot be opened) or `no_model`;
-    503 `station_unreachable` when the station's worker does not answer in time."""
+    503 `station_unreachable` when the station's worker does not answer in time, or
+    `trigger_failed` when it could not judge the capture."""
 
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "inspect"
@@ -236,10 +244,9 @@ class StationTriggerView(APIView):
         except triggering.CaptureFailed as exc:
             return _conflict(str(exc), "cameras_unusable")
         except trigger_relay.StationUnreachable as exc:
-            return Response(
-                {"detail": str(exc), "code": "station_unreachable", "errors": {}},
-                status=status.HTTP_503_SERVICE_UNAVAILABLE,
-            )
+            return _unavailable(str(exc), "station_unreachable")
+        except trigger_relay.TriggerFailed as exc:
+            return _unavailable(str(exc), "trigger_failed")
         return Response(verdicts.visible_to(record.result, visible_project_ids(request.user)))
 
 

@@ -180,7 +180,7 @@ class StationRunner:
                     if self.capture is None or opened_with != wanted.cameras:
                         # Started, or the cameras were edited: open what the station holds now.
                         if self.capture is not None:
-                            await self._close()
+                            await self._close(OPENING)
                             opened_with = None
                         await self._open(wanted.cameras)
                         opened_with = wanted.cameras
@@ -201,11 +201,11 @@ class StationRunner:
                         delay,
                         exc_info=not isinstance(exc, CameraError),
                     )
-                    self.unusable = reason
                     if self.capture is not None:
                         with contextlib.suppress(Exception):
-                            await self._close()
+                            await self._close(reason)
                         opened_with = None
+                    self.unusable = reason
                     await self._deliver(seq, _offline(wanted.cameras, f"capture failed: {reason}"))
                     await asyncio.sleep(delay)
                     next_at = time.monotonic()
@@ -216,7 +216,9 @@ class StationRunner:
                 next_at = max(next_at + self.period, time.monotonic())
                 await asyncio.sleep(max(0.0, next_at - time.monotonic()))
         finally:
+            # A trigger being judged finishes and is answered before the runner is gone.
             triggers.cancel()
+            await asyncio.gather(triggers, return_exceptions=True)
             if judge:
                 judge.cancel()
             if self.capture is not None:
@@ -231,11 +233,11 @@ class StationRunner:
                 _render_pool, self.make_capture, cameras, self.station_id, FRAME_SIZE
             )
 
-    async def _close(self) -> None:
+    async def _close(self, why: str = STOPPED) -> None:
         loop = asyncio.get_running_loop()
         async with self.capture_lock:
             capture, self.capture = self.capture, None
-            self.unusable = STOPPED
+            self.unusable = why
             if capture is not None:
                 await loop.run_in_executor(_render_pool, capture.close)
 
@@ -246,8 +248,9 @@ class StationRunner:
 
         loop = asyncio.get_running_loop()
         started = time.perf_counter()
-        # Just started or re-cabled: the cameras open within moments, the caller can wait.
-        while self.capture is None and self.unusable == OPENING:
+        # Just started or re-cabled: the cameras open within moments. The caller found the
+        # station active, so "stopped" may only mean this runner has not read that yet.
+        while self.capture is None and self.unusable in (OPENING, STOPPED):
             if time.time() > message["deadline"] - 1.0:
                 break
             await asyncio.sleep(0.05)
@@ -256,6 +259,9 @@ class StationRunner:
                 code = "station_stopped" if self.unusable == STOPPED else "cameras_unusable"
                 return {"error": code, "message": f"Station {self.station_id}: {self.unusable}"}
             views = await loop.run_in_executor(_render_pool, self.capture.take)
+        if time.time() > message["deadline"]:
+            # Judging now would store a record for a caller who has had its 503.
+            return {"error": "too_late", "message": "the trigger waited past its deadline"}
         return await loop.run_in_executor(
             _judge_pool, triggering.judge_for_runner, message, self.station_id, views, started
         )

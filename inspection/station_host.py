@@ -96,13 +96,10 @@ def wake() -> None:
         host.loop.call_soon_threadsafe(host.poke.set)
 
 
-def holds(station_id: int) -> bool:
-    """Whether a runner of this process has the station (its cameras open here)."""
+def running() -> bool:
+    """Whether this process runs the embedded stations (so its runners hold their cameras)."""
     host = _host
-    if host is None or host.loop.is_closed() or host.task.done():
-        return False
-    task = host.runners.get(station_id)
-    return task is not None and not task.done()
+    return host is not None and not host.loop.is_closed() and not host.task.done()
 
 
 async def stop() -> None:

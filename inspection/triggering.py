@@ -108,8 +108,10 @@ def trigger(user, station, projects, serial="", lot="", idempotency_key=""):
     if earlier:
         return earlier
     station_state.require_active(station)
-    if settings.STATIONS_IN_WEB and not station_host.holds(station.pk):
+    if settings.STATIONS_IN_WEB and not station_host.running():
+        # No runner can hold the cameras: a WSGI server, a shell, tests.
         return trigger_here(user, station, projects, serial, lot, idempotency_key)
+    station_host.wake()  # started a moment ago: its runner starts now, not within a second
     answer = trigger_relay.ask(
         station, user, [p.pk for p in projects], serial, lot, idempotency_key
     )
@@ -119,7 +121,9 @@ def trigger(user, station, projects, serial="", lot="", idempotency_key=""):
         raise registry.NoModel(answer["message"])
     if answer["error"] == "station_stopped":
         raise station_state.StationStopped(station)
-    raise CaptureFailed(answer["message"])
+    if answer["error"] == "cameras_unusable":
+        raise CaptureFailed(answer["message"])
+    raise trigger_relay.TriggerFailed(answer["message"])
 
 
 def judge_for_runner(message: dict, station_id: int, views, started: float) -> dict:
