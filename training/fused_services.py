@@ -104,7 +104,10 @@ def run(fused_id: int, isolate_runtimes: bool = False) -> FusedModel:
                     channel.pixel_threshold,
                 )
             )
-        calibration = [samples[i].image for i in result.train_indices]
+        # The images int8 is calibrated on, picked here: the gate may run in a child process
+        # that is handed every image it is given.
+        picked = np.random.default_rng(0).permutation(result.train_indices)
+        calibration = [samples[i].image for i in picked[: runtime_gate.CALIBRATION_IMAGES]]
         gate_args = (onnx, per_channel, config.input_size, config.resize_policy, 1, calibration)
         gate, int8 = (
             runtime_gate.in_child(runtime_gate.gate_channels, *gate_args)

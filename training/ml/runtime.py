@@ -59,7 +59,7 @@ def ranked(capabilities: frozenset[str], flags: frozenset[str]) -> list[str]:
     if "INT8" in capabilities:
         names.append(OV_INT8)
     bf16 = "BF16" in capabilities
-    bf16_fast = bf16 and bool({"amx_bf16", "amx_tile"} & flags)
+    bf16_fast = bf16 and "amx_bf16" in flags
     if bf16_fast:
         names.append(OV_BF16)
     if capabilities:
