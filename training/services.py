@@ -53,6 +53,7 @@ def create_job(project, user, params: dict, image_ids=None, queue: bool = True) 
         dataset = _snapshot_of(project, source_id)
         _check_labels(dataset_labels(dataset))
     params = {
+        **param_defaults(),
         "input_size": [project.input_height, project.input_width],
         "resize_policy": project.resize_policy,
         "cost_ratio": project.miss_cost,
@@ -65,6 +66,17 @@ def create_job(project, user, params: dict, image_ids=None, queue: bool = True) 
         enqueue(job)
     notify(project.pk, "job.created", job_event(job))
     return job
+
+
+def param_defaults() -> dict:
+    """The job parameters' defaults, as the API fills them in: a job made in code (the quality
+    check, a notebook) gets the same ones instead of failing on a missing key mid-run."""
+    from rest_framework.fields import empty
+
+    from training.serializers import JobParamsSerializer
+
+    fields = JobParamsSerializer().fields.items()
+    return {name: field.default for name, field in fields if field.default is not empty}
 
 
 def suggested_input_size(project, sample: int = 2000) -> list[int] | None:

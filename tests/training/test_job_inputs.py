@@ -69,3 +69,12 @@ def test_without_a_miss_cost_the_rule_is_chosen_by_f1(
     assert job.params["cost_ratio"] is None
     assert services.train_config(job.params).cost_ratio is None
     assert explicit.params["cost_ratio"] == 2.0  # a job's own value wins over the project's
+
+
+def test_a_job_made_in_code_gets_the_apis_defaults(labelled_project, owner):
+    job = services.create_job(labelled_project, owner, {"epochs": 1}, queue=False)
+    assert (job.params["seed"], job.params["batch_size"], job.params["lr"]) == (0, 4, 1e-3)
+    assert job.params["schedule"] == "budget" and job.params["epochs"] == 1
+    services.run_job(job.pk)
+    job.refresh_from_db()
+    assert job.status == TrainingJob.Status.SUCCEEDED, job.log
