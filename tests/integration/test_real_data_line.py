@@ -1,0 +1,172 @@
+"""The line on real defect images: a model trained in the test on magnetic-tile cracks
+(MT_Break) and defect-free tiles judges uploads to `POST /api/inspect/` of a real web process;
+the NG verdict reaches a webhook receiver, signed, through a real worker, and every verdict
+reaches an MQTT client subscribed to the station's topic on the machine's Mosquitto."""
+
+import hashlib
+import hmac
+import json
+import queue
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import cv2
+import paho.mqtt.client as mqtt
+import pytest
+import requests
+from django.conf import settings
+from rest_framework.authtoken.models import Token
+
+from annotation.services import add_image, save_label
+from defect_platform.core.models import Webhook
+from inspection.models import InspectionRecord, Station
+from tests.conftest import MAGNETIC_TILE, require_shared
+from tests.processes import free_port, service_env, start_web, start_worker
+from training import services
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.realdata,
+    pytest.mark.django_db(transaction=True),
+]
+BROKER = ("127.0.0.1", 1883)
+SECRET = "a webhook secret of forty characters...."
+CRACKS, FREE = 10, 8  # training images; one more free tile is kept unseen
+
+
+def _by_defect_area(folder):
+    """The folder's tiles, largest defect first (a test needs a model that learns in a minute,
+    not a benchmark of the hardest defects)."""
+    tiles = []
+    for path in sorted((folder / "Imgs").glob("*.jpg")):
+        mask = cv2.imread(str(path.with_suffix(".png")), cv2.IMREAD_GRAYSCALE)
+        tiles.append((-int((mask >= 128).sum()), path))
+    return [path for _, path in sorted(tiles)]
+
+
+class Receiver:
+    """A webhook endpoint on a free local port, recording what it is sent."""
+
+    def __init__(self):
+        self.received: queue.Queue = queue.Queue()
+        received = self.received
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                received.put((dict(self.headers), body))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _subscribe(topic: str) -> tuple[mqtt.Client, queue.Queue]:
+    received: queue.Queue = queue.Queue()
+    subscribed: queue.Queue = queue.Queue()
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+    client.on_message = lambda c, u, msg: received.put(json.loads(msg.payload))
+    client.on_subscribe = lambda *a: subscribed.put(True)
+    try:
+        client.connect(*BROKER, keepalive=10)
+    except OSError as exc:
+        pytest.fail(f"Mosquitto is not answering on {BROKER}: {exc}")
+    client.subscribe(topic, qos=1)
+    client.loop_start()
+    subscribed.get(timeout=10)
+    return client, received
+
+
+def _train(project, owner, cracks, free):
+    for path in cracks:
+        image, _ = add_image(project, path.read_bytes(), path.name, owner)
+        save_label(image, owner, "mask", path.with_suffix(".png").read_bytes(), False, None)
+    for path in free:
+        image, _ = add_image(project, path.read_bytes(), path.name, owner)
+        save_label(image, owner, "negative", None, False, None)
+    job = services.create_job(
+        project,
+        owner,
+        {"epochs": 1000, "max_minutes": 1.0, "batch_size": 4, "lr": 3e-3, "val_fraction": 0},
+        queue=False,
+    )
+    services.run_job(job.pk)
+    job.refresh_from_db()
+    assert job.status == "succeeded", job.log
+    return job.model_version
+
+
+def test_real_tiles_are_judged_ng_and_ok_and_told_by_webhook_and_mqtt(project, owner, tmp_path):
+    root = require_shared(MAGNETIC_TILE)
+    project.input_height = project.input_width = 128
+    project.save()
+    cracks = _by_defect_area(root / "MT_Break")[:CRACKS]
+    free = sorted((root / "MT_Free" / "Imgs").glob("*.jpg"))[: FREE + 1]
+    version = _train(project, owner, cracks, free[:FREE])
+    station = Station.objects.create(name="Tile press", judge_live=False)
+    station.projects.set([project])
+    receiver = Receiver()
+    Webhook.objects.create(project=project, url=receiver.url, secret=SECRET, events=["verdict.ng"])
+    prefix = f"test-{uuid.uuid4().hex[:10]}"
+    client, verdicts = _subscribe(f"{prefix}/stations/{station.pk}/verdicts")
+    env = service_env(
+        settings.MEDIA_ROOT,
+        MQTT_URL=f"mqtt://{BROKER[0]}:{BROKER[1]}",
+        MQTT_TOPIC_PREFIX=prefix,
+        STATIONS_IN_WEB="0",
+    )
+    web, url = start_web(env, tmp_path)
+    worker = start_worker(env, tmp_path)
+    auth = {"Authorization": f"Token {Token.objects.create(user=owner).key}"}
+
+    def inspect(path, serial):
+        answer = requests.post(
+            f"{url}/api/inspect/",
+            data={"station": station.pk, "serial": serial},
+            files={"images": (path.name, path.read_bytes(), "image/jpeg")},
+            headers=auth,
+            timeout=120,
+        )
+        assert answer.status_code == 200, answer.text
+        return answer.json()
+
+    try:
+        ng = inspect(cracks[0], "crack")
+        ok = inspect(free[FREE], "unseen free tile")
+        assert ng["verdict"] == "ng", ng
+        (found,) = ng["defects"]
+        assert found["project"] == project.pk and found["score"] >= version.threshold
+        assert ok["verdict"] == "ok", ok
+        assert ng["models"][0]["model_version"] == ok["models"][0]["model_version"] == version.pk
+
+        published = {}
+        while len(published) < 2:
+            message = verdicts.get(timeout=30)
+            published[message["id"]] = message["verdict"]
+        assert published == {ng["id"]: "ng", ok["id"]: "ok"}
+
+        headers, body = receiver.received.get(timeout=60)
+        expected = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+        assert hmac.compare_digest(headers["X-Signature-256"], expected)
+        envelope = json.loads(body)
+        assert envelope["event"] == "verdict.ng" and envelope["data"]["id"] == ng["id"]
+        time.sleep(2)  # an OK verdict is no webhook event
+        assert receiver.received.empty()
+        assert InspectionRecord.objects.get(pk=ok["id"]).verdict == "ok"
+    finally:
+        worker.stop()
+        web.stop()
+        receiver.close()
+        client.loop_stop()
+        client.disconnect()
