@@ -10,6 +10,7 @@ end) say whether it received frames throughout.
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import statistics
 import time
@@ -27,6 +28,7 @@ OPEN_TIMEOUT_S = 30
 class Viewer:
     arrivals: list[float] = field(default_factory=list)  # monotonic seconds, in the window
     ages_ms: list[float] = field(default_factory=list)
+    judged: set[int] = field(default_factory=set)  # records whose verdicts arrived in it
 
     def max_gap_s(self, start: float, end: float) -> float:
         marks = [start, *self.arrivals, end]
@@ -46,7 +48,10 @@ async def _view(ws, viewer: Viewer, start: float, end: float) -> None:
         except TimeoutError:
             break
         if isinstance(message, str):
-            continue  # station status and verdicts
+            event = json.loads(message)  # station status, or a judged object
+            if event.get("type") == "verdict" and event.get("record") and time.monotonic() >= start:
+                viewer.judged.add(event["record"])
+            continue
         header, _ = unpack_frame(message)
         await ws.send('{"ack":1}')  # shown: as the live page does
         now = time.monotonic()
@@ -96,6 +101,7 @@ def live_latency(
     if not ages:
         raise RuntimeError("no live frames arrived")
     counts = [len(v.arrivals) for v in viewers]
+    judged = set().union(*(v.judged for v in viewers))
     gaps_ms = [round(v.max_gap_s(start, end) * 1000, 1) for v in viewers]
     return {
         f"{prefix}.latency_p50_ms": statistics.median(ages),
@@ -103,6 +109,8 @@ def live_latency(
         f"{prefix}.clients": clients,
         f"{prefix}.seconds": seconds,
         f"{prefix}.frames_per_client_s": statistics.mean(counts) / seconds,
+        # Objects the station judged (every camera's view by every model) while watched.
+        f"{prefix}.objects_per_s": len(judged) / seconds,
         # Every client kept receiving: the slowest one's frames against the mean, its longest
         # wait for a frame, and the share of clients that had frames in every second.
         f"{prefix}.slowest_client_share": min(counts) / statistics.mean(counts),

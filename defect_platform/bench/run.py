@@ -56,6 +56,12 @@ class Plan:
         return 2.5 if self.quick else 5.0
 
     @property
+    def station_models(self) -> int:
+        """Defect projects the served station checks: the production ensemble of the issue's
+        line (six), one in quick mode."""
+        return 1 if self.quick else 6
+
+    @property
     def load_seconds(self) -> float:
         """How long the load goals hold: a minute each in full mode."""
         return 4.0 if self.quick else 60.0
@@ -116,16 +122,16 @@ def run(plan: Plan, log=print) -> dict:
         (256, 256) if plan.quick else (4096, 4096), seconds=1.0 if plan.quick else 4.0, log=log
     )
     log(
-        f"== serving: a private embedded server, {plan.cameras} cameras at {plan.fps} fps, "
-        "viewers and API load"
+        f"== serving: a private embedded server, {plan.cameras} cameras at {plan.fps} fps "
+        f"judged by {plan.station_models} models, viewers and API load"
     )
     seconds = 4.0 if plan.quick else 20.0
-    with server.serving(engine, plan.model, plan.cameras, plan.fps, threads=plan.threads) as (
-        url,
-        ids,
-    ):
+    with server.serving(
+        engine, plan.model, plan.cameras, plan.fps, plan.threads, plan.station_models
+    ) as (url, ids):
         figures["serving.cameras"] = plan.cameras
         figures["serving.fps"] = plan.fps
+        figures["serving.station_models"] = plan.station_models
         figures |= live_load.live_latency(url, ids, clients=10, seconds=seconds)
         # The load goals: 50 browsers on one live page, and the inspect API held at the
         # highest rate it serves without errors, each for a minute.

@@ -20,7 +20,7 @@ _SHARED = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "MEDIA_ROOT")
 
 
 @contextmanager
-def serving(engine, model_config, cameras: int, fps: float, threads: int):
+def serving(engine, model_config, cameras: int, fps: float, threads: int, projects: int = 1):
     """Yields (base_url, fixture ids) of a running server whose production model is `engine`."""
     with tempfile.TemporaryDirectory(prefix="bench-server-") as folder:
         root = Path(folder)
@@ -51,6 +51,7 @@ def serving(engine, model_config, cameras: int, fps: float, threads: int):
             "gate": gate,
             "cameras": cameras,
             "fps": fps,
+            "projects": projects,
         }
         (root / "spec.json").write_text(json.dumps(spec))
         python = [sys.executable]

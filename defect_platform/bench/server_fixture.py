@@ -1,6 +1,7 @@
-"""Populates a fresh embedded database for the serving benchmark: a user with an API token, a
-defect project whose production model is the benchmark's engine model, and a station with six
-cameras. Run as `python -m defect_platform.bench.server_fixture FOLDER`; prints JSON ids.
+"""Populates a fresh embedded database for the serving benchmark: a user with an API token,
+defect projects whose production model is the benchmark's engine model, and a station with six
+cameras checking all of them. Run as `python -m defect_platform.bench.server_fixture FOLDER`;
+prints JSON ids.
 """
 
 from __future__ import annotations
@@ -28,41 +29,47 @@ def main(folder: str) -> None:
     spec = json.loads((root / "spec.json").read_text())
     user = get_user_model().objects.create_user("bench", password=None)
     token = Token.objects.create(user=user)
-    project = Project.objects.create(
-        name="Bench defect",
-        slug="bench-defect",
-        input_height=spec["size"][0],
-        input_width=spec["size"][1],
-        created_by=user,
-    )
-    Membership.objects.create(project=project, user=user, role="owner")
     files = {
         name: save_bytes(f"bench/{name}", (root / name).read_bytes())
         for name in ("model.pt", "model.onnx", "int8.xml", "int8.bin")
         if (root / name).exists()
     }
-    version = ModelVersion.objects.create(
-        project=project,
-        number=1,
-        threshold=0.5,
-        min_area=20,
-        pixel_threshold=0.5,
-        input_height=spec["size"][0],
-        input_width=spec["size"][1],
-        weights=files["model.pt"],
-        onnx=files["model.onnx"],
-        int8_model=files.get("int8.xml", ""),
-        int8_weights=files.get("int8.bin", ""),
-        runtime=spec["runtime"],
-        is_production=True,
-        metadata={"meta": spec["meta"], "runtime_gate": spec["gate"]},
-    )
     station = Station.objects.create(
         name="Bench line",
         cameras=[{"name": f"cam{i + 1}"} for i in range(spec["cameras"])],
         fps=spec["fps"],
     )
-    station.projects.add(project)
+    # The station's production ensemble: one defect project per model, copies of one network
+    # (the cost does not depend on the weights).
+    projects = []
+    for k in range(spec["projects"]):
+        project = Project.objects.create(
+            name=f"Bench defect {k + 1}",
+            slug=f"bench-defect-{k + 1}",
+            input_height=spec["size"][0],
+            input_width=spec["size"][1],
+            created_by=user,
+        )
+        Membership.objects.create(project=project, user=user, role="owner")
+        version = ModelVersion.objects.create(
+            project=project,
+            number=1,
+            threshold=0.5,
+            min_area=20,
+            pixel_threshold=0.5,
+            input_height=spec["size"][0],
+            input_width=spec["size"][1],
+            weights=files["model.pt"],
+            onnx=files["model.onnx"],
+            int8_model=files.get("int8.xml", ""),
+            int8_weights=files.get("int8.bin", ""),
+            runtime=spec["runtime"],
+            is_production=True,
+            metadata={"meta": spec["meta"], "runtime_gate": spec["gate"]},
+        )
+        station.projects.add(project)
+        projects.append((project, version))
+    project, version = projects[0]
     sys.stdout.write(
         json.dumps(
             {"token": token.key, "project": project.pk, "station": station.pk, "model": version.pk}

@@ -36,6 +36,8 @@ REQUIRED = [
     "load.inspect_rps",
     "load.inspect_p99_ms",
     "object.ensemble_objects_per_s",
+    "live.objects_per_s",
+    "training.cpu_fp32_channels_last_step_s",
     "annotation.import_images_per_s",
 ]
 
