@@ -173,5 +173,5 @@ def measure(
         "inference.accuracy_delta_iou_pp": delta_pp,
         "inference.eval_images": len(unseen),
         "inference.eval_defect_iou_fp32": eval_iou,
-        "inference.accuracy_model_learned": eval_iou >= LEARNED_IOU,
+        "inference.accuracy_model_learned": bool(eval_iou >= LEARNED_IOU),
     }, engine
