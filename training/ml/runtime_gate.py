@@ -29,8 +29,10 @@ MIN_VERDICT_AGREEMENT = 0.99
 MIN_IOU_DELTA_PP = -1.0
 # Verdict agreement of 0.99 cannot be resolved on a dozen images: the gate tops the validation
 # images up with training images (the question is numerical agreement with fp32, which needs
-# no held-out data) to at least this many.
-MIN_GATE_IMAGES = 100
+# no held-out data) to at least this many. 100 was too few: one differing verdict still
+# passed, and on a magnetic-tile model that passed 0.990 on 100 images, int8 agreed with fp32
+# on 0.975 of 361 unseen ones.
+MIN_GATE_IMAGES = 300
 MAX_GATE_IMAGES = 300
 CALIBRATION_IMAGES = 64
 
