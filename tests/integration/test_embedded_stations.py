@@ -3,38 +3,19 @@ station started through the API with no live page open captures, judges, stores 
 publishes its verdicts, and answers triggers with the cameras it holds; stopped through the
 API, it stops."""
 
-import json
-import queue
 import time
 import uuid
 
-import paho.mqtt.client as mqtt
 import pytest
 import requests
 from django.conf import settings
 from rest_framework.authtoken.models import Token
 
 from inspection.models import InspectionRecord, Station
+from tests.mqtt_subscriber import BROKER, subscribe
 from tests.processes import service_env, start_web
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-BROKER = ("127.0.0.1", 1883)
-
-
-def _subscribe(topic: str) -> tuple[mqtt.Client, queue.Queue]:
-    received: queue.Queue = queue.Queue()
-    subscribed: queue.Queue = queue.Queue()
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
-    client.on_message = lambda c, u, msg: received.put(json.loads(msg.payload))
-    client.on_subscribe = lambda *a: subscribed.put(True)
-    try:
-        client.connect(*BROKER, keepalive=10)
-    except OSError as exc:
-        pytest.fail(f"Mosquitto is not answering on {BROKER}: {exc}")
-    client.subscribe(topic, qos=1)
-    client.loop_start()
-    subscribed.get(timeout=10)
-    return client, received
 
 
 def _records(station) -> int:
@@ -56,7 +37,7 @@ def test_a_station_started_through_the_api_runs_with_no_one_watching(
     station.projects.set([trained_model.project])
     auth = {"Authorization": f"Token {Token.objects.create(user=owner).key}"}
     prefix = f"test-{uuid.uuid4().hex[:10]}"
-    client, verdicts = _subscribe(f"{prefix}/stations/{station.pk}/verdicts")
+    client, verdicts = subscribe(f"{prefix}/stations/{station.pk}/verdicts")
     env = service_env(
         settings.MEDIA_ROOT,
         redis=False,

@@ -6,14 +6,10 @@ reaches an MQTT client subscribed to the station's topic on the machine's Mosqui
 import hashlib
 import hmac
 import json
-import queue
-import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import cv2
-import paho.mqtt.client as mqtt
 import pytest
 import requests
 from django.conf import settings
@@ -23,7 +19,9 @@ from annotation.services import add_image, save_label
 from defect_platform.core.models import Webhook
 from inspection.models import InspectionRecord, Station
 from tests.conftest import MAGNETIC_TILE, require_shared
-from tests.processes import free_port, service_env, start_web, start_worker
+from tests.mqtt_subscriber import BROKER, subscribe
+from tests.processes import service_env, start_web, start_worker
+from tests.webhook_receiver import Receiver
 from training import services
 
 pytestmark = [
@@ -31,7 +29,6 @@ pytestmark = [
     pytest.mark.realdata,
     pytest.mark.django_db(transaction=True),
 ]
-BROKER = ("127.0.0.1", 1883)
 SECRET = "a webhook secret of forty characters...."
 CRACKS, FREE = 10, 8  # training images; one more free tile is kept unseen
 
@@ -44,48 +41,6 @@ def _by_defect_area(folder):
         mask = cv2.imread(str(path.with_suffix(".png")), cv2.IMREAD_GRAYSCALE)
         tiles.append((-int((mask >= 128).sum()), path))
     return [path for _, path in sorted(tiles)]
-
-
-class Receiver:
-    """A webhook endpoint on a free local port, recording what it is sent."""
-
-    def __init__(self):
-        self.received: queue.Queue = queue.Queue()
-        received = self.received
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                received.put((dict(self.headers), body))
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
-def _subscribe(topic: str) -> tuple[mqtt.Client, queue.Queue]:
-    received: queue.Queue = queue.Queue()
-    subscribed: queue.Queue = queue.Queue()
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
-    client.on_message = lambda c, u, msg: received.put(json.loads(msg.payload))
-    client.on_subscribe = lambda *a: subscribed.put(True)
-    try:
-        client.connect(*BROKER, keepalive=10)
-    except OSError as exc:
-        pytest.fail(f"Mosquitto is not answering on {BROKER}: {exc}")
-    client.subscribe(topic, qos=1)
-    client.loop_start()
-    subscribed.get(timeout=10)
-    return client, received
 
 
 def _train(project, owner, cracks, free):
@@ -119,7 +74,7 @@ def test_real_tiles_are_judged_ng_and_ok_and_told_by_webhook_and_mqtt(project, o
     receiver = Receiver()
     Webhook.objects.create(project=project, url=receiver.url, secret=SECRET, events=["verdict.ng"])
     prefix = f"test-{uuid.uuid4().hex[:10]}"
-    client, verdicts = _subscribe(f"{prefix}/stations/{station.pk}/verdicts")
+    client, verdicts = subscribe(f"{prefix}/stations/{station.pk}/verdicts")
     env = service_env(
         settings.MEDIA_ROOT,
         MQTT_URL=f"mqtt://{BROKER[0]}:{BROKER[1]}",
@@ -156,13 +111,17 @@ def test_real_tiles_are_judged_ng_and_ok_and_told_by_webhook_and_mqtt(project, o
             published[message["id"]] = message["verdict"]
         assert published == {ng["id"]: "ng", ok["id"]: "ok"}
 
-        headers, body = receiver.received.get(timeout=60)
+        deadline = time.monotonic() + 60
+        while not receiver.requests and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert len(receiver.requests) == 1, receiver.requests
+        headers, body = receiver.requests[0]
         expected = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
         assert hmac.compare_digest(headers["X-Signature-256"], expected)
         envelope = json.loads(body)
         assert envelope["event"] == "verdict.ng" and envelope["data"]["id"] == ng["id"]
         time.sleep(2)  # an OK verdict is no webhook event
-        assert receiver.received.empty()
+        assert len(receiver.requests) == 1
         assert InspectionRecord.objects.get(pk=ok["id"]).verdict == "ok"
     finally:
         worker.stop()
