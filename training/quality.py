@@ -48,7 +48,15 @@ RECIPES = {
         "resize_policy": "resize",
         "consensus": True,
     },
+    # A candidate: the default recipe validating and shipping an average of its weights.
+    "average": {
+        "loss": "bce+dice",
+        "augment": "full",
+        "resize_policy": "resize",
+        "ema_decay": 0.99,
+    },
 }
+PROTOCOL = ["default", "plain", "soft"]  # the recipes the quality goal compares
 
 
 @dataclass

@@ -48,6 +48,14 @@ class JobParamsSerializer(serializers.Serializer):
         help_text="budget: the learning rate falls along a cosine to the end of the epochs or "
         "of max_minutes, whichever comes first; epochs: a cosine over the epochs alone",
     )
+    ema_decay = serializers.FloatField(
+        min_value=0.5,
+        max_value=0.9999,
+        required=False,
+        allow_null=True,
+        help_text="validate and ship an exponential moving average of the weights with this "
+        "decay per step (e.g. 0.99); empty: the weights as the last step left them",
+    )
     min_area = serializers.IntegerField(
         min_value=1,
         required=False,

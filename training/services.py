@@ -457,6 +457,7 @@ def train_config(params: dict, validation: list[int] | None = None):
         pos_weight=params.get("pos_weight"),
         max_seconds=params["max_minutes"] * 60 if params.get("max_minutes") else None,
         schedule=params.get("schedule", "budget"),
+        ema_decay=params.get("ema_decay"),
         threads=settings.TRAINING_THREADS,
         weights_file=settings.PRETRAINED_WEIGHTS_PATH or None,
         hf_cache=settings.PRETRAINED_FROM_HF_CACHE,

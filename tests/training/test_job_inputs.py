@@ -78,3 +78,21 @@ def test_a_job_made_in_code_gets_the_apis_defaults(labelled_project, owner):
     services.run_job(job.pk)
     job.refresh_from_db()
     assert job.status == TrainingJob.Status.SUCCEEDED, job.log
+
+
+def test_a_weight_average_is_asked_for_through_the_api_within_its_range(
+    client_for, owner, labelled_project, django_capture_on_commit_callbacks
+):
+    client = client_for(owner)
+    url = f"/api/projects/{labelled_project.pk}/jobs/"
+    with django_capture_on_commit_callbacks(execute=False):
+        for bad in (0.3, 1.0, "often"):
+            refused = client.post(url, dict(TINY_JOB, ema_decay=bad), format="json")
+            assert refused.status_code == 400 and "ema_decay" in refused.json()["errors"]
+        made = client.post(url, dict(TINY_JOB, ema_decay=0.95), format="json")
+    assert made.status_code == 201, made.json()
+    job = TrainingJob.objects.get(pk=made.json()["id"])
+    assert services.train_config(job.params).ema_decay == 0.95
+    services.run_job(job.pk)
+    job.refresh_from_db()
+    assert job.status == TrainingJob.Status.SUCCEEDED, job.log

@@ -18,6 +18,7 @@ import torch
 
 from training.ml import metrics
 from training.ml.augment import training_transform
+from training.ml.averaging import WeightAverage
 from training.ml.data import (
     batch_inputs,
     defect_biased_crop,
@@ -56,6 +57,7 @@ class TrainConfig:
     augment: str = "full"  # "full", "flips" or "none"
     max_seconds: float | None = None  # stop after the epoch that passes this training time
     schedule: str = "budget"  # see learning_rate_factor
+    ema_decay: float | None = None  # validate and ship an average of the weights (averaging.py)
     cost_ratio: float | None = None  # a missed defect costs this many false rejects
     min_area: int | None = None  # fixes the rule's min area instead of choosing it
     fixed_threshold: float | None = None  # no choosing: masks and images at this threshold
@@ -277,6 +279,8 @@ def train(
         model.parameters(), lr=config.lr, weight_decay=config.weight_decay
     )
     scaler = torch.amp.GradScaler(enabled=precision == "fp16")
+    average = WeightAverage(model, config.ema_decay) if config.ema_decay else None
+    judged = average.model if average else model  # the weights that validate and ship
     history: list[dict] = []
     best = {"loss": float("inf"), "epoch": -1, "state": None}
     start_epoch = 0
@@ -285,6 +289,8 @@ def train(
         model.load_state_dict(state["model"])
         optimiser.load_state_dict(state["optimiser"])
         history, best, start_epoch = state["history"], state["best"], state["epoch"] + 1
+        if average is not None and state.get("average"):
+            average.load_state_dict(state["average"])
 
     n = len(train_set)
     steps = -(-n // config.batch_size)
@@ -317,10 +323,12 @@ def train(
             scaler.scale(loss).backward()
             scaler.step(optimiser)
             scaler.update()
+            if average is not None:
+                average.update(model)
             losses.append(float(loss.detach()))
             if on_step:
                 on_step(epoch, step, steps, losses[-1])
-        validation = _validation_pass(model, val_set, config, loss_fn, device, precision)
+        validation = _validation_pass(judged, val_set, config, loss_fn, device, precision)
         record = {
             "epoch": epoch,
             "train_loss": float(np.mean(losses)),
@@ -334,7 +342,7 @@ def train(
             best = {
                 "loss": watched,
                 "epoch": epoch,
-                "state": copy.deepcopy({k: v.cpu() for k, v in model.state_dict().items()}),
+                "state": copy.deepcopy({k: v.cpu() for k, v in judged.state_dict().items()}),
             }
         if on_epoch:
             buf = io.BytesIO()
@@ -342,6 +350,7 @@ def train(
                 {
                     "model": model.state_dict(),
                     "optimiser": optimiser.state_dict(),
+                    "average": average.state_dict() if average else None,
                     "history": history,
                     "best": best,
                     "epoch": epoch,

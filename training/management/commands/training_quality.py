@@ -26,7 +26,7 @@ class Command(BaseCommand):
         parser.add_argument("--minutes", type=float, default=15.0, help="training time per run")
         parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
         parser.add_argument(
-            "--recipes", nargs="+", default=list(quality.RECIPES), choices=list(quality.RECIPES)
+            "--recipes", nargs="+", default=quality.PROTOCOL, choices=list(quality.RECIPES)
         )
         parser.add_argument("--size", type=int, nargs=2, default=[256, 256])
         parser.add_argument("--out", type=Path, default=Path("quality.json"))
