@@ -327,6 +327,9 @@ INFERENCE_RUNTIME = env_choice(
     "auto",
     ("auto", *RUNTIMES),
 )
+# A station's models on one OpenVINO runtime with one input size run as one merged network:
+# one activation arena instead of one per model (registry.load_many). 0 loads them apart.
+MERGE_MODELS = env_bool("MERGE_MODELS", True)
 # An export zip is built in memory up to this size, then in a temporary file.
 EXPORT_MEMORY_MB = env_int("EXPORT_MEMORY_MB", 64, 0)
 # The largest import upload, and the most an imported archive may unpack to.

@@ -38,7 +38,9 @@ class VerdictViewSerializer(serializers.Serializer):
     camera = serializers.CharField()
     score = serializers.FloatField()
     area_px = serializers.IntegerField()
-    bbox = serializers.ListField(child=serializers.IntegerField())
+    bbox = serializers.ListField(
+        child=serializers.IntegerField(), help_text="[x, y, width, height] in the view's pixels"
+    )
     mask_url = serializers.CharField(allow_null=True)
 
 

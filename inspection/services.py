@@ -126,14 +126,23 @@ def serving_models(station, projects) -> Serving:
             fused = {m.project_id: m for m in registry.load_fused(station.fused_model)}
         except registry.NoModel as exc:
             notes.append(f"fused model not used: {exc}")
+    versions = {}
     for project in projects:
         if project.pk in fused:
             found[project.pk] = fused[project.pk]
             continue
         try:
-            found[project.pk] = registry.load(registry.model_for_project(project))
+            versions[project.pk] = registry.model_for_project(project)
         except registry.NoModel as exc:
             unjudged.append(f"{project.name}: {exc}")
+    loaded = registry.load_many(list(versions.values()))
+    for project in projects:
+        if project.pk in versions:
+            outcome = loaded[versions[project.pk].pk]
+            if isinstance(outcome, registry.NoModel):
+                unjudged.append(f"{project.name}: {outcome}")
+            else:
+                found[project.pk] = outcome
     models = [found[p.pk] for p in projects if p.pk in found]
     if station is not None and station.thresholds:
         models = station_thresholds.apply(models, station.thresholds)

@@ -7,6 +7,7 @@ Loaded models are cached per process by model version (versions are immutable).
 from __future__ import annotations
 
 import threading
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -65,15 +66,32 @@ def runtime_for(version: ModelVersion, requested: str | None = None) -> str:
 
 def load(version: ModelVersion, requested: str | None = None) -> LoadedModel:
     """The version on its serving runtime (`requested` overrides INFERENCE_RUNTIME)."""
-    try:
-        name = runtime_for(version, requested)
-    except runtime.RuntimeUnavailable as exc:
-        raise NoModel(f"Model version {version.pk}: {exc}") from None
+    name = _runtime_name(version, requested)
     key = (version.pk, name)
     with _lock:
         cached = _cache.get(key)
         if cached:
             return cached
+    meta, onnx, int8 = _artifacts(version, name)
+    try:
+        runner = runtime.open_runner(name, onnx, int8, settings.INFERENCE_THREADS)
+    except Exception as exc:  # both runtimes raise many types
+        raise NoModel(f"Model version {version.pk} cannot be loaded: {exc}") from None
+    loaded = _loaded(version, meta, name, runner)
+    with _lock:
+        _cache[key] = loaded
+    return loaded
+
+
+def _runtime_name(version: ModelVersion, requested: str | None) -> str:
+    try:
+        return runtime_for(version, requested)
+    except runtime.RuntimeUnavailable as exc:
+        raise NoModel(f"Model version {version.pk}: {exc}") from None
+
+
+def _artifacts(version: ModelVersion, name: str):
+    """(meta, ONNX bytes, int8 IR or None) of a version, for runtime `name`."""
     if not version.onnx:
         raise NoModel(f"Model version {version.pk} has no ONNX export; retrain it.")
     try:
@@ -81,12 +99,13 @@ def load(version: ModelVersion, requested: str | None = None) -> LoadedModel:
         int8 = None
         if name == runtime.OV_INT8:
             int8 = (read_bytes(version.int8_model.name), read_bytes(version.int8_weights.name))
-        runner = runtime.open_runner(
-            name, read_bytes(version.onnx.name), int8, settings.INFERENCE_THREADS
-        )
-    except Exception as exc:  # storage, metadata and both runtimes raise many types
+        return meta, read_bytes(version.onnx.name), int8
+    except Exception as exc:  # storage and metadata raise many types
         raise NoModel(f"Model version {version.pk} cannot be loaded: {exc}") from None
-    loaded = LoadedModel(
+
+
+def _loaded(version: ModelVersion, meta: ModelMeta, name: str, runner) -> LoadedModel:
+    return LoadedModel(
         project_id=version.project_id,
         defect_type=version.project.name,
         version_id=version.pk,
@@ -99,9 +118,65 @@ def load(version: ModelVersion, requested: str | None = None) -> LoadedModel:
         runner=runner,
         snapshot_id=snapshot_of(version),
     )
+
+
+_merged_cache: dict[tuple, list[LoadedModel]] = {}
+
+
+def load_many(versions: list[ModelVersion]) -> dict[int, LoadedModel | NoModel]:
+    """Several versions, as a station serves them: versions on the same OpenVINO runtime with
+    the same input are merged into one network (runtime.open_merged_runner: one activation
+    arena instead of one per model), the rest load one by one. Maps version id to its loaded
+    model, or to the NoModel that says why it cannot serve."""
+    out: dict[int, LoadedModel | NoModel] = {}
+    groups: dict[tuple, list[tuple[ModelVersion, ModelMeta, bytes, object]]] = {}
+    for version in versions:
+        try:
+            name = _runtime_name(version, None)
+            if name not in runtime.MERGEABLE or not settings.MERGE_MODELS:
+                out[version.pk] = load(version)
+                continue
+            meta, onnx, int8 = _artifacts(version, name)
+        except NoModel as exc:
+            out[version.pk] = exc
+            continue
+        key = (name, tuple(meta.input_size), meta.resize_policy)
+        groups.setdefault(key, []).append((version, meta, onnx, int8))
+    for (name, *_), members in groups.items():
+        if len(members) == 1:
+            out[members[0][0].pk] = _load_or_reason(members[0][0])
+            continue
+        try:
+            out.update(_load_merged(name, members))
+        except Exception:  # noqa: BLE001 - a model that breaks the merge still serves alone
+            for version, *_ in members:
+                out[version.pk] = _load_or_reason(version)
+    return out
+
+
+def _load_or_reason(version: ModelVersion) -> LoadedModel | NoModel:
+    try:
+        return load(version)
+    except NoModel as exc:
+        return exc
+
+
+def _load_merged(name: str, members) -> dict[int, LoadedModel]:
+    key = (name, tuple(version.pk for version, *_ in members))
     with _lock:
-        _cache[key] = loaded
-    return loaded
+        cached = _merged_cache.get(key)
+    if cached is None:
+        runner = runtime.open_merged_runner(
+            name, [(onnx, int8) for _, _, onnx, int8 in members], settings.INFERENCE_THREADS
+        )
+        shared = SharedRun(runner)
+        cached = [
+            _loaded(version, meta, name, FusedChannel(shared, k))
+            for k, (version, meta, _, _) in enumerate(members)
+        ]
+        with _lock:
+            _merged_cache[key] = cached
+    return {loaded.version_id: loaded for loaded in cached}
 
 
 def snapshot_of(version: ModelVersion) -> int | None:
@@ -133,16 +208,24 @@ class SharedRun:
 
     def __init__(self, runner: runtime.Runner):
         self.runner = runner
-        self.lock = threading.Lock()
-        self.last: tuple[object, np.ndarray] | None = None
+        # Reentrant: the weak reference's callback may run in this thread while it holds it.
+        self.lock = threading.RLock()
+        self.last: tuple[weakref.ref, np.ndarray] | None = None
         self.runs = 0  # network runs, for the benchmark and tests
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         with self.lock:
-            if self.last is None or self.last[0] is not x:
-                self.last = (x, self.runner(x))
+            if self.last is None or self.last[0]() is not x:
+                self.last = (weakref.ref(x, self._forget), self.runner(x))
                 self.runs += 1
             return self.last[1]
+
+    def _forget(self, ref: weakref.ref) -> None:
+        # The batch is gone, so no channel will ask for this output again: six views of six
+        # defect types are 46 MB at 256x1248, not to be held until the next object.
+        with self.lock:
+            if self.last is not None and self.last[0] is ref:
+                self.last = None
 
 
 class FusedChannel:

@@ -63,8 +63,9 @@ def test_every_channel_layout_and_odd_size_gets_a_verdict_and_unsupported_files_
         assert set(verdict["quality"]) == {"view1"}, name
         for defect in verdict["defects"]:
             for view in defect["views"]:
-                x0, y0, x1, y1 = view["bbox"]
-                assert 0 <= x0 <= x1 <= width and 0 <= y0 <= y1 <= height, (name, view)
+                x, y, w, h = view["bbox"]  # as OpenCV's boundingRect gives it
+                assert w >= 1 and h >= 1, (name, view)
+                assert x >= 0 and y >= 0 and x + w <= width and y + h <= height, (name, view)
         # The stored view is the upload as RGB, at its own size.
         view = RecordView.objects.get(record_id=verdict["id"])
         if view.file:

@@ -158,16 +158,58 @@ def open_runner(
     (model XML, weights)."""
     if name == ORT_FP32:
         return _OnnxRuntimeRunner(onnx, threads)
+    model = _openvino_model(name, onnx, int8)
+    return _OpenVinoRunner(name, model, _compute_precision(name), threads)
+
+
+def _openvino_model(name: str, onnx: bytes, int8: tuple[bytes, bytes] | None):
     if name not in available():
         raise RuntimeUnavailable(f"{name} is not available on this machine")
     if name == OV_INT8:
         if int8 is None:
             raise RuntimeUnavailable("this model version has no int8 artifact")
+        return _read_openvino(*int8)
+    # OpenVINO reads ONNX directly; an empty weights tensor means "inside the model bytes".
+    return _read_openvino(onnx, b"")
+
+
+def _compute_precision(name: str) -> str:
+    if name == OV_INT8:
         # The layers left in floating point run in bf16 where the CPU has it: faster and
         # smaller, even without AMX (57 against 70 ms on an AVX-512 BF16 Xeon), and the
         # accuracy gate judges the result as a whole.
-        rest = "bf16" if "BF16" in openvino_capabilities() else "f32"
-        return _OpenVinoRunner(name, _read_openvino(*int8), rest, threads)
-    # OpenVINO reads ONNX directly; an empty weights tensor means "inside the model bytes".
-    model = _read_openvino(onnx, b"")
-    return _OpenVinoRunner(name, model, "bf16" if name == OV_BF16 else "f32", threads)
+        return "bf16" if "BF16" in openvino_capabilities() else "f32"
+    return "bf16" if name == OV_BF16 else "f32"
+
+
+MERGEABLE = frozenset({OV_INT8, OV_BF16, OV_FP32})
+
+
+def open_merged_runner(
+    name: str, models: list[tuple[bytes, tuple[bytes, bytes] | None]], threads: int = 1
+) -> Runner:
+    """One OpenVINO network holding several models side by side: one shared input, output
+    channel k = model k's probability (N, K, H, W). The models must take the same input.
+
+    Compiled apart, each model keeps its own activation memory; compiled as one graph, the
+    models run one after another through one arena. In a bare process, six U-Net +
+    MobileNetV2 at 256x1248 in fp32 peaked at 560 MB merged against 872 MB apart, in int8
+    at 332 against 428 MB, at the same speed.
+    """
+    if name not in MERGEABLE:
+        raise RuntimeUnavailable(f"{name} cannot merge models; open them one by one")
+    import openvino as ov
+    import openvino.opset13 as ops
+
+    parts = [_openvino_model(name, onnx, int8) for onnx, int8 in models]
+    first = parts[0].input(0)
+    image = ops.parameter(first.get_partial_shape(), first.get_element_type(), name="image")
+    outputs = []
+    for part in parts:
+        if part.input(0).get_partial_shape() != first.get_partial_shape():
+            raise ValueError("models merged into one network must take the same input shape")
+        for consumer in part.get_parameters()[0].output(0).get_target_inputs():
+            consumer.replace_source_output(image.output(0))
+        outputs.append(part.get_results()[0].input_value(0))
+    merged = ov.Model([ops.result(ops.concat(outputs, 1))], [image], "merged")
+    return _OpenVinoRunner(name, merged, _compute_precision(name), threads)
