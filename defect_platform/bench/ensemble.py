@@ -16,16 +16,27 @@ VIEWS = 6
 MODELS = 6
 
 
-def measure(engine, model_config: ModelConfig, fused: Fused, threads: int, repeats: int) -> dict:
-    """Copies of one architecture stand in for the six defect models: the cost does not depend
-    on the weights."""
+def measure(
+    engine, model_config: ModelConfig, fused: Fused, copies, threads: int, repeats: int
+) -> dict:
+    """Six distinct copies of one architecture (bench/variants.py) stand in for the six
+    defect models, merged into one network as the engine serves a station where the runtime
+    can, and apart for the ratio."""
     meta = ModelMeta(model_config, engine.size, 0.5, 1, 0.5, "resize")
-    models = [
+    name = engine.runtime
+    apart = [
         LoadedModel(
-            k, f"defect {k}", k, 1, 0.5, 1, 0.5, meta, engine.runtime, engine.runner(threads)
+            k, f"defect {k}", k, 1, 0.5, 1, 0.5, meta, name, runtime.open_runner(name, *c, threads)
         )
-        for k in range(MODELS)
+        for k, c in enumerate(copies)
     ]
+    models = apart
+    if name in runtime.MERGEABLE:
+        shared = SharedRun(runtime.open_merged_runner(name, copies, threads))
+        models = [
+            LoadedModel(k, f"defect {k}", k, 1, 0.5, 1, 0.5, meta, name, FusedChannel(shared, k))
+            for k in range(len(copies))
+        ]
     views = [
         (f"cam{k}", view.image)
         for k, view in enumerate(render_views(sample_straw(7), VIEWS, engine.size))
@@ -34,8 +45,11 @@ def measure(engine, model_config: ModelConfig, fused: Fused, threads: int, repea
     runs_before = fused_models[0].runner.shared.runs
     fused_ms = median_ms(lambda: inspection_engine.run(fused_models, views), repeats)
     ensemble_ms = median_ms(lambda: inspection_engine.run(models, views), repeats)
+    apart_ms = median_ms(lambda: inspection_engine.run(apart, views), repeats)
     return {
         "object.ensemble_ms": ensemble_ms,
+        "object.ensemble_merged": models is not apart,
+        "object.ensemble_separate_ms": apart_ms,
         "object.fused_ms": fused_ms,
         # A station judges one object after another: its rate is the inverse of the latency.
         "object.ensemble_objects_per_s": 1000.0 / ensemble_ms,
@@ -45,7 +59,7 @@ def measure(engine, model_config: ModelConfig, fused: Fused, threads: int, repea
         "object.fused_network_runs_per_object": (fused_models[0].runner.shared.runs - runs_before)
         / max(1, repeats + 1),
         "object.views": VIEWS,
-        "object.models": MODELS,
+        "object.models": len(copies),
     }
 
 

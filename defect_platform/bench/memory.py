@@ -7,8 +7,11 @@ import sys
 import tempfile
 from pathlib import Path
 
+from defect_platform.bench import variants
+from training.ml import runtime
 
-def _probe(folder: str, name: str, count: int, size) -> tuple[float, bool]:
+
+def _probe(folder: str, name: str, count: int, size, mode: str) -> tuple[float, bool]:
     out = subprocess.run(
         [
             sys.executable,
@@ -18,6 +21,7 @@ def _probe(folder: str, name: str, count: int, size) -> tuple[float, bool]:
             name,
             str(count),
             *map(str, size),
+            mode,
         ],
         capture_output=True,
         text=True,
@@ -28,26 +32,26 @@ def _probe(folder: str, name: str, count: int, size) -> tuple[float, bool]:
     return float(rss), bool(int(torch_loaded))
 
 
-def _write(folder: Path, onnx: bytes, int8: tuple[bytes, bytes] | None) -> None:
-    (folder / "model.onnx").write_bytes(onnx)
-    if int8:
-        (folder / "int8.xml").write_bytes(int8[0])
-        (folder / "int8.bin").write_bytes(int8[1])
-
-
-def measure(engine, fused=None) -> dict:
-    """Peak RSS serving 1 and 6 models; with `fused` (ensemble.Fused), also one fused network
-    standing for the 6 defect types."""
+def measure(engine, copies: list[variants.Artifacts], fused=None) -> dict:
+    """Peak RSS serving 1 and 6 distinct models (`copies`): six as the engine serves a
+    station (merged into one network where the runtime can), and six apart for the ratio;
+    with `fused` (ensemble.Fused), also one fused network standing for the 6 defect types."""
     figures = {}
+    six = len(copies)
     with tempfile.TemporaryDirectory(prefix="bench-serve-") as folder:
-        _write(Path(folder), engine.onnx, engine.int8)
-        for count in (1, 6):
-            rss, torch_loaded = _probe(folder, engine.runtime, count, engine.size)
-            figures[f"memory.serving_rss_mb_{count}_model{'s' if count > 1 else ''}"] = rss
-            figures["memory.serving_imports_torch"] = torch_loaded
+        variants.write(Path(folder), copies)
+        rss, torch_loaded = _probe(folder, engine.runtime, 1, engine.size, "separate")
+        figures["memory.serving_rss_mb_1_model"] = rss
+        figures["memory.serving_imports_torch"] = torch_loaded
+        merged = engine.runtime in runtime.MERGEABLE
+        figures["memory.serving_6_models_merged"] = merged
+        rss, _ = _probe(folder, engine.runtime, six, engine.size, "merged")
+        figures["memory.serving_rss_mb_6_models"] = rss
+        rss, _ = _probe(folder, engine.runtime, six, engine.size, "separate")
+        figures["memory.serving_rss_mb_6_models_separate"] = rss
     if fused is not None:
         with tempfile.TemporaryDirectory(prefix="bench-serve-fused-") as folder:
-            _write(Path(folder), fused.onnx, fused.int8)
-            rss, _ = _probe(folder, fused.runtime, 1, engine.size)
+            variants.write(Path(folder), [(fused.onnx, fused.int8)])
+            rss, _ = _probe(folder, fused.runtime, 1, engine.size, "separate")
             figures["memory.serving_rss_mb_fused"] = rss
     return figures

@@ -18,6 +18,7 @@ from defect_platform.bench import (
     memory,
     server,
     training_step,
+    variants,
 )
 from training.ml.model import ModelConfig
 from training.ml.train import TrainConfig
@@ -107,9 +108,12 @@ def run(plan: Plan, log=print) -> dict:
     figures |= found
     log("== memory: fresh serving processes")
     fused = ensemble.fused_network(plan.model, engine)
-    figures |= memory.measure(engine, fused)
+    copies = variants.copies(engine, ensemble.MODELS)
+    figures |= memory.measure(engine, copies, fused)
     log("== object: 6 views x 6 models through the engine")
-    figures |= ensemble.measure(engine, plan.model, fused, plan.threads, max(1, plan.repeats // 3))
+    figures |= ensemble.measure(
+        engine, plan.model, fused, copies, plan.threads, max(1, plan.repeats // 3)
+    )
     log("== annotation: label saves through the API")
     sizes = {"256x1248": (256, 1248), "4096": (4096, 4096)}
     if plan.quick:
@@ -127,7 +131,7 @@ def run(plan: Plan, log=print) -> dict:
     )
     seconds = 4.0 if plan.quick else 20.0
     with server.serving(
-        engine, plan.model, plan.cameras, plan.fps, plan.threads, plan.station_models
+        engine, plan.model, plan.cameras, plan.fps, plan.threads, copies[: plan.station_models]
     ) as (url, ids):
         figures["serving.cameras"] = plan.cameras
         figures["serving.fps"] = plan.fps

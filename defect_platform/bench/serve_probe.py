@@ -1,7 +1,8 @@
 """A fresh serving process for the memory benchmark: Django and the engine's modules loaded as
-a station worker loads them, then N models opened on one runtime, one inference each, and the
-peak resident memory (VmHWM) printed. Run as
-`python -m defect_platform.bench.serve_probe FOLDER RUNTIME N HEIGHT WIDTH`.
+a station worker loads them, then N models (FOLDER's model{k}.onnx, int8_{k}.xml/.bin from
+bench/variants.py) opened on one runtime, merged into one network as the engine serves a
+station or each apart, one inference each, and the peak resident memory (VmHWM) printed.
+Run as `python -m defect_platform.bench.serve_probe FOLDER RUNTIME N HEIGHT WIDTH MODE`.
 """
 
 from __future__ import annotations
@@ -18,7 +19,14 @@ def peak_rss_mb() -> float:
     raise RuntimeError("no VmHWM in /proc/self/status")
 
 
-def main(folder: str, name: str, count: str, height: str, width: str) -> None:
+def _artifacts(root: Path, k: int, int8: bool):
+    onnx = (root / f"model{k}.onnx").read_bytes()
+    if not int8:
+        return onnx, None
+    return onnx, ((root / f"int8_{k}.xml").read_bytes(), (root / f"int8_{k}.bin").read_bytes())
+
+
+def main(folder: str, name: str, count: str, height: str, width: str, mode: str) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "defect_platform.settings")
     import django
 
@@ -29,12 +37,13 @@ def main(folder: str, name: str, count: str, height: str, width: str) -> None:
     from training.ml import runtime
 
     root = Path(folder)
-    onnx = (root / "model.onnx").read_bytes()
-    int8 = None
-    if name == runtime.OV_INT8:
-        int8 = ((root / "int8.xml").read_bytes(), (root / "int8.bin").read_bytes())
+    models = [_artifacts(root, k, name == runtime.OV_INT8) for k in range(int(count))]
     x = np.zeros((1, 3, int(height), int(width)), np.float32)
-    runners = [runtime.open_runner(name, onnx, int8) for _ in range(int(count))]
+    if mode == "merged" and len(models) > 1:
+        runners = [runtime.open_merged_runner(name, models)]
+    else:
+        runners = [runtime.open_runner(name, onnx, int8) for onnx, int8 in models]
+    del models
     for run in runners:
         run(x)
     sys.stdout.write(f"{peak_rss_mb():.1f} {int('torch' in sys.modules)}\n")

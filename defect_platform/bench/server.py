@@ -11,6 +11,7 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
+from defect_platform.bench import variants
 from defect_platform.core.processes import ROOT, start_web
 from training.ml.artifact import weights_bytes
 from training.ml.meta import ModelMeta
@@ -20,8 +21,9 @@ _SHARED = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "MEDIA_ROOT")
 
 
 @contextmanager
-def serving(engine, model_config, cameras: int, fps: float, threads: int, projects: int = 1):
-    """Yields (base_url, fixture ids) of a running server whose production model is `engine`."""
+def serving(engine, model_config, cameras: int, fps: float, threads: int, copies):
+    """Yields (base_url, fixture ids) of a running server whose station checks one defect
+    project per artifact in `copies` (bench/variants.py; the first is `engine`'s own)."""
     with tempfile.TemporaryDirectory(prefix="bench-server-") as folder:
         root = Path(folder)
         env = {k: v for k, v in os.environ.items() if k not in _SHARED}
@@ -35,10 +37,7 @@ def serving(engine, model_config, cameras: int, fps: float, threads: int, projec
         }
         (root / "data").mkdir()
         (root / "model.pt").write_bytes(weights_bytes(engine.model))
-        (root / "model.onnx").write_bytes(engine.onnx)
-        if engine.int8:
-            (root / "int8.xml").write_bytes(engine.int8[0])
-            (root / "int8.bin").write_bytes(engine.int8[1])
+        variants.write(root, copies)
         meta = ModelMeta(model_config, engine.size, 0.5, 20, 0.5, "resize")
         gate = {
             "chosen": engine.runtime,
@@ -51,7 +50,7 @@ def serving(engine, model_config, cameras: int, fps: float, threads: int, projec
             "gate": gate,
             "cameras": cameras,
             "fps": fps,
-            "projects": projects,
+            "projects": len(copies),
         }
         (root / "spec.json").write_text(json.dumps(spec))
         python = [sys.executable]

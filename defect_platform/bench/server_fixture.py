@@ -30,17 +30,17 @@ def main(folder: str) -> None:
     user = get_user_model().objects.create_user("bench", password=None)
     token = Token.objects.create(user=user)
     files = {
-        name: save_bytes(f"bench/{name}", (root / name).read_bytes())
-        for name in ("model.pt", "model.onnx", "int8.xml", "int8.bin")
-        if (root / name).exists()
+        path.name: save_bytes(f"bench/{path.name}", path.read_bytes())
+        for path in root.iterdir()
+        if path.suffix in (".pt", ".onnx", ".xml", ".bin")
     }
     station = Station.objects.create(
         name="Bench line",
         cameras=[{"name": f"cam{i + 1}"} for i in range(spec["cameras"])],
         fps=spec["fps"],
     )
-    # The station's production ensemble: one defect project per model, copies of one network
-    # (the cost does not depend on the weights).
+    # The station's production ensemble: one defect project per model, distinct copies of
+    # one network (bench/variants.py: identical ones would be folded into one when merged).
     projects = []
     for k in range(spec["projects"]):
         project = Project.objects.create(
@@ -60,9 +60,9 @@ def main(folder: str) -> None:
             input_height=spec["size"][0],
             input_width=spec["size"][1],
             weights=files["model.pt"],
-            onnx=files["model.onnx"],
-            int8_model=files.get("int8.xml", ""),
-            int8_weights=files.get("int8.bin", ""),
+            onnx=files[f"model{k}.onnx"],
+            int8_model=files.get(f"int8_{k}.xml", ""),
+            int8_weights=files.get(f"int8_{k}.bin", ""),
             runtime=spec["runtime"],
             is_production=True,
             metadata={"meta": spec["meta"], "runtime_gate": spec["gate"]},

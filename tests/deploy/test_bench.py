@@ -39,6 +39,8 @@ REQUIRED = [
     "live.objects_per_s",
     "training.cpu_fp32_channels_last_step_s",
     "annotation.import_images_per_s",
+    "memory.serving_rss_mb_6_models_separate",
+    "object.ensemble_separate_ms",
 ]
 
 
@@ -61,6 +63,10 @@ def test_the_quick_benchmark_measures_every_figure_and_writes_json(tmp_path):
     # Six models cost more than one: the probe really loads them.
     assert figures["memory.serving_rss_mb_6_models"] > figures["memory.serving_rss_mb_1_model"]
     assert figures["memory.serving_imports_torch"] is False
+    # Six models are merged into one network as a station serves them, where the runtime can.
+    mergeable = figures["inference.engine_runtime"] in runtime.MERGEABLE
+    assert figures["object.ensemble_merged"] is figures["memory.serving_6_models_merged"]
+    assert figures["object.ensemble_merged"] is mergeable
     # One fused network run per object stands for the six defect models.
     assert figures["object.fused_network_runs_per_object"] == 1.0
     assert figures["live.frames_per_client_s"] > 0 and figures["live.clients"] == 10
