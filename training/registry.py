@@ -72,7 +72,8 @@ def load(version: ModelVersion, requested: str | None = None) -> LoadedModel:
         cached = _cache.get(key)
         if cached:
             return cached
-    meta, onnx, int8 = _artifacts(version, name)
+    meta = _meta(version)
+    onnx, int8 = _files(version, name)
     try:
         runner = runtime.open_runner(name, onnx, int8, settings.INFERENCE_THREADS)
     except Exception as exc:  # both runtimes raise many types
@@ -90,17 +91,23 @@ def _runtime_name(version: ModelVersion, requested: str | None) -> str:
         raise NoModel(f"Model version {version.pk}: {exc}") from None
 
 
-def _artifacts(version: ModelVersion, name: str):
-    """(meta, ONNX bytes, int8 IR or None) of a version, for runtime `name`."""
+def _meta(version: ModelVersion) -> ModelMeta:
     if not version.onnx:
         raise NoModel(f"Model version {version.pk} has no ONNX export; retrain it.")
     try:
-        meta = ModelMeta.from_json(version.metadata["meta"])
-        int8 = None
+        return ModelMeta.from_json(version.metadata["meta"])
+    except Exception as exc:  # a damaged record raises many types
+        raise NoModel(f"Model version {version.pk} cannot be loaded: {exc}") from None
+
+
+def _files(version: ModelVersion, name: str) -> tuple[bytes, tuple[bytes, bytes] | None]:
+    """(ONNX bytes, int8 IR) that runtime `name` needs. The int8 runtime reads only its IR:
+    the fp32 ONNX beside it would add its whole size to the loading peak for nothing."""
+    try:
         if name == runtime.OV_INT8:
-            int8 = (read_bytes(version.int8_model.name), read_bytes(version.int8_weights.name))
-        return meta, read_bytes(version.onnx.name), int8
-    except Exception as exc:  # storage and metadata raise many types
+            return b"", (read_bytes(version.int8_model.name), read_bytes(version.int8_weights.name))
+        return read_bytes(version.onnx.name), None
+    except Exception as exc:  # storage raises many types
         raise NoModel(f"Model version {version.pk} cannot be loaded: {exc}") from None
 
 
@@ -129,19 +136,19 @@ def load_many(versions: list[ModelVersion]) -> dict[int, LoadedModel | NoModel]:
     arena instead of one per model), the rest load one by one. Maps version id to its loaded
     model, or to the NoModel that says why it cannot serve."""
     out: dict[int, LoadedModel | NoModel] = {}
-    groups: dict[tuple, list[tuple[ModelVersion, ModelMeta, bytes, object]]] = {}
+    groups: dict[tuple, list[tuple[ModelVersion, ModelMeta]]] = {}
     for version in versions:
         try:
             name = _runtime_name(version, None)
             if name not in runtime.MERGEABLE or not settings.MERGE_MODELS:
                 out[version.pk] = load(version)
                 continue
-            meta, onnx, int8 = _artifacts(version, name)
+            meta = _meta(version)
         except NoModel as exc:
             out[version.pk] = exc
             continue
         key = (name, tuple(meta.input_size), meta.resize_policy)
-        groups.setdefault(key, []).append((version, meta, onnx, int8))
+        groups.setdefault(key, []).append((version, meta))
     for (name, *_), members in groups.items():
         if len(members) == 1:
             out[members[0][0].pk] = _load_or_reason(members[0][0])
@@ -149,7 +156,7 @@ def load_many(versions: list[ModelVersion]) -> dict[int, LoadedModel | NoModel]:
         try:
             out.update(_load_merged(name, members))
         except Exception:  # noqa: BLE001 - a model that breaks the merge still serves alone
-            for version, *_ in members:
+            for version, _ in members:
                 out[version.pk] = _load_or_reason(version)
     return out
 
@@ -162,17 +169,17 @@ def _load_or_reason(version: ModelVersion) -> LoadedModel | NoModel:
 
 
 def _load_merged(name: str, members) -> dict[int, LoadedModel]:
-    key = (name, tuple(version.pk for version, *_ in members))
+    key = (name, tuple(version.pk for version, _ in members))
     with _lock:
         cached = _merged_cache.get(key)
     if cached is None:
-        runner = runtime.open_merged_runner(
-            name, [(onnx, int8) for _, _, onnx, int8 in members], settings.INFERENCE_THREADS
-        )
-        shared = SharedRun(runner)
+        # A generator: each version's files are read as the merge takes them in, and dropped
+        # once OpenVINO holds the model, instead of all six held through the compile.
+        files = (_files(version, name) for version, _ in members)
+        shared = SharedRun(runtime.open_merged_runner(name, files, settings.INFERENCE_THREADS))
         cached = [
             _loaded(version, meta, name, FusedChannel(shared, k))
-            for k, (version, meta, _, _) in enumerate(members)
+            for k, (version, meta) in enumerate(members)
         ]
         with _lock:
             _merged_cache[key] = cached

@@ -20,10 +20,10 @@ def peak_rss_mb() -> float:
 
 
 def _artifacts(root: Path, k: int, int8: bool):
-    onnx = (root / f"model{k}.onnx").read_bytes()
+    # What the registry reads: the int8 runtime only its IR (registry._files).
     if not int8:
-        return onnx, None
-    return onnx, ((root / f"int8_{k}.xml").read_bytes(), (root / f"int8_{k}.bin").read_bytes())
+        return (root / f"model{k}.onnx").read_bytes(), None
+    return b"", ((root / f"int8_{k}.xml").read_bytes(), (root / f"int8_{k}.bin").read_bytes())
 
 
 def main(folder: str, name: str, count: str, height: str, width: str, mode: str) -> None:
@@ -37,13 +37,13 @@ def main(folder: str, name: str, count: str, height: str, width: str, mode: str)
     from training.ml import runtime
 
     root = Path(folder)
-    models = [_artifacts(root, k, name == runtime.OV_INT8) for k in range(int(count))]
+    # Read as the registry reads them: one model's files at a time.
+    models = (_artifacts(root, k, name == runtime.OV_INT8) for k in range(int(count)))
     x = np.zeros((1, 3, int(height), int(width)), np.float32)
-    if mode == "merged" and len(models) > 1:
+    if mode == "merged" and int(count) > 1:
         runners = [runtime.open_merged_runner(name, models)]
     else:
-        runners = [runtime.open_runner(name, onnx, int8) for onnx, int8 in models]
-    del models
+        runners = [runtime.open_runner(name, *artifacts) for artifacts in models]
     for run in runners:
         run(x)
     sys.stdout.write(f"{peak_rss_mb():.1f} {int('torch' in sys.modules)}\n")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import threading
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -186,7 +187,7 @@ MERGEABLE = frozenset({OV_INT8, OV_BF16, OV_FP32})
 
 
 def open_merged_runner(
-    name: str, models: list[tuple[bytes, tuple[bytes, bytes] | None]], threads: int = 1
+    name: str, models: Iterable[tuple[bytes, tuple[bytes, bytes] | None]], threads: int = 1
 ) -> Runner:
     """One OpenVINO network holding several models side by side: one shared input, output
     channel k = model k's probability (N, K, H, W). The models must take the same input.
@@ -201,7 +202,8 @@ def open_merged_runner(
     import openvino as ov
     import openvino.opset13 as ops
 
-    parts = [_openvino_model(name, onnx, int8) for onnx, int8 in models]
+    # One at a time, so that a generator's bytes go once OpenVINO has read them.
+    parts = [_openvino_model(name, *artifacts) for artifacts in models]
     first = parts[0].input(0)
     image = ops.parameter(first.get_partial_shape(), first.get_element_type(), name="image")
     outputs = []
