@@ -172,6 +172,8 @@ def _load_merged(name: str, members) -> dict[int, LoadedModel]:
     key = (name, tuple(version.pk for version, _ in members))
     with _lock:
         cached = _merged_cache.get(key)
+        if cached is None:
+            _forget_superseded({version.project_id: version.pk for version, _ in members})
     if cached is None:
         # A generator: each version's files are read as the merge takes them in, and dropped
         # once OpenVINO holds the model, instead of all six held through the compile.
@@ -184,6 +186,15 @@ def _load_merged(name: str, members) -> dict[int, LoadedModel]:
         with _lock:
             _merged_cache[key] = cached
     return {loaded.version_id: loaded for loaded in cached}
+
+
+def _forget_superseded(current: dict[int, int]) -> None:
+    """Drop merged networks holding another version of a project in `current` (project id ->
+    version id): a promotion replaced it, and a station worker runs for months. Stations
+    sharing projects serve the same production versions, so they never evict each other."""
+    for key, models in list(_merged_cache.items()):
+        if any(current.get(m.project_id, m.version_id) != m.version_id for m in models):
+            del _merged_cache[key]
 
 
 def snapshot_of(version: ModelVersion) -> int | None:

@@ -75,11 +75,11 @@ def test_models_of_different_input_shapes_are_refused(exports):
         runtime.open_merged_runner(runtime.OV_FP32, [(exports[0], None), (other, None)])
 
 
-def _version(project, onnx: bytes, name="m") -> ModelVersion:
+def _version(project, onnx: bytes, name="m", number=1) -> ModelVersion:
     stored = save_bytes(f"projects/{project.pk}/models/{name}.onnx", onnx)
     return ModelVersion.objects.create(
         project=project,
-        number=1,
+        number=number,
         threshold=0.5,
         min_area=4,
         input_height=SIZE[0],
@@ -141,3 +141,17 @@ def test_merging_can_be_turned_off(versions, settings):
     settings.MERGE_MODELS = False
     loaded = registry.load_many(versions)
     assert not any(hasattr(m.runner, "shared") for m in loaded.values())
+
+
+def test_a_promotion_drops_the_merged_network_of_the_replaced_version(versions, exports):
+    first = registry.load_many(versions)
+    replaced = versions[0]
+    newer = _version(replaced.project, exports[2], name="newer", number=2)
+    second = registry.load_many([newer, *versions[1:]])
+    assert second[newer.pk].runner.shared is second[versions[1].pk].runner.shared
+    assert first[versions[1].pk].runner.shared is not second[versions[1].pk].runner.shared
+    held = [models for models in registry._merged_cache.values()]
+    assert all(replaced.pk not in {m.version_id for m in models} for models in held)
+    # Unchanged versions keep their network: asking again compiles nothing.
+    again = registry.load_many([newer, *versions[1:]])
+    assert again[newer.pk].runner.shared is second[newer.pk].runner.shared
