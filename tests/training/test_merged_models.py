@@ -155,3 +155,17 @@ def test_a_promotion_drops_the_merged_network_of_the_replaced_version(versions, 
     # Unchanged versions keep their network: asking again compiles nothing.
     again = registry.load_many([newer, *versions[1:]])
     assert again[newer.pk].runner.shared is second[newer.pk].runner.shared
+
+
+def test_a_station_serves_its_projects_from_one_network_and_names_the_unjudged(versions):
+    from inspection.models import Station
+    from inspection.services import serving_models
+
+    untrained = Project.objects.create(name="Untrained", slug="untrained")
+    projects = [v.project for v in versions] + [untrained]
+    station = Station.objects.create(name="Merged line")
+    station.projects.set(projects)
+    serving = serving_models(station, projects)
+    assert [m.version_id for m in serving.models] == [v.pk for v in versions]
+    assert len({id(m.runner.shared) for m in serving.models}) == 1
+    assert len(serving.unjudged) == 1 and serving.unjudged[0].startswith("Untrained:")
