@@ -1,9 +1,11 @@
 """Where training runs and in which precision: chosen from the machine's devices and CPU
-features, and an explicit choice always wins."""
+features (and, where the flags cannot tell, a measurement), and an explicit choice always
+wins."""
 
 import torch
 
-from training.ml.cpu import cpu_flags, parse_cpu_flags
+from training.ml import device
+from training.ml.cpu import bf16_is_faster, bf16_worth_measuring, cpu_flags, parse_cpu_flags
 from training.ml.device import cpu_has_bf16, pick_device, pick_precision
 
 CPUINFO = """processor\t: 0
@@ -30,20 +32,34 @@ def test_cpu_flags_are_read_from_the_first_processor():
     assert parse_cpu_flags("processor\t: 0\n") == frozenset()
 
 
-def test_auto_precision_on_a_cpu_is_bf16_only_with_bf16_matrix_units():
+def test_auto_precision_on_a_cpu_is_bf16_with_amx_or_where_it_measured_faster(monkeypatch):
     cpu = torch.device("cpu")
     assert pick_precision(cpu, "auto", frozenset({"amx_bf16", "amx_tile"})) == "bf16"
     assert pick_precision(cpu, "auto", parse_cpu_flags(CPUINFO)) == "bf16"
-    # AVX-512 BF16 without AMX converts more than it gains: fp32 (channels_last) is as fast.
-    assert pick_precision(cpu, "auto", frozenset({"avx512_bf16", "avx512f"})) == "fp32"
+    # AVX-512 BF16 without AMX: slower than fp32 on some CPUs, twice as fast on others.
+    no_amx = frozenset({"avx512_bf16", "avx512f"})
+    monkeypatch.setattr(device, "bf16_trains_faster", lambda: False)
+    assert pick_precision(cpu, "auto", no_amx) == "fp32"
+    monkeypatch.setattr(device, "bf16_trains_faster", lambda: True)
+    assert pick_precision(cpu, "auto", no_amx) == "bf16"
+    # Without either, bf16 is never chosen, whatever a measurement would say.
     assert pick_precision(cpu, "auto", frozenset({"avx2", "avx512f"})) == "fp32"
     assert pick_precision(cpu, "auto", frozenset()) == "fp32"
 
 
+def test_the_bf16_rule_needs_a_margin_over_noise():
+    assert bf16_is_faster([2.0, 2.2, 2.1], [1.0, 1.1, 0.9])
+    assert not bf16_is_faster([1.0, 1.05, 1.1], [1.0, 0.95, 0.97])  # 8%: noise
+    assert not bf16_is_faster([1.0, 1.0, 1.0], [1.4, 1.3, 1.5])
+
+
 def test_auto_precision_follows_this_machines_cpu():
-    expected = "bf16" if "amx_bf16" in cpu_flags() else "fp32"
-    assert cpu_has_bf16() == (expected == "bf16")
-    assert pick_precision(torch.device("cpu")) == expected
+    flags = cpu_flags()
+    measured = device.bf16_trains_faster()
+    assert isinstance(measured, bool)
+    expected = "amx_bf16" in flags or (bf16_worth_measuring(flags) and measured)
+    assert cpu_has_bf16() == expected
+    assert pick_precision(torch.device("cpu")) == ("bf16" if expected else "fp32")
 
 
 def test_an_explicit_precision_is_kept_whatever_the_cpu():

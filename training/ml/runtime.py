@@ -3,20 +3,22 @@ this module alone.
 
 Fastest first (see `manage.py bench`). On CPUs with AVX-512 VNNI and AMX, OpenVINO int8 runs a
 U-Net + MobileNetV2 about 5x and OpenVINO bf16 about 3x faster than ONNX Runtime fp32. Without
-AMX, bf16 has no matrix units to run on: on an AVX-512 BF16 Xeon it took 245 ms where fp32
-took 176 ms, so there it ranks after fp32 (still there for an explicit override). The reduced
-precisions serve a model only when its accuracy gate passed them (runtime_gate.py).
+AMX it depends on the CPU: on an AVX-512 BF16 Xeon bf16 took 245 ms where fp32 took 176 ms,
+on an AMD EPYC with the same flags 177 against 356 ms. There bf16 is timed against fp32 once
+per process and ranks after fp32 unless faster (still there for an explicit override). The
+reduced precisions serve a model only when its accuracy gate passed them (runtime_gate.py).
 """
 
 from __future__ import annotations
 
 import functools
 import threading
+import time
 from collections.abc import Iterable
 
 import numpy as np
 
-from training.ml.cpu import cpu_flags
+from training.ml.cpu import bf16_is_faster, bf16_worth_measuring, cpu_flags
 
 ORT_FP32 = "onnxruntime-fp32"
 OV_FP32 = "openvino-fp32"
@@ -51,16 +53,23 @@ def openvino_capabilities() -> frozenset[str]:
 
 def available() -> list[str]:
     """The runtimes this machine can run, fastest first."""
-    return ranked(openvino_capabilities(), cpu_flags())
+    capabilities, flags = openvino_capabilities(), cpu_flags()
+    measured = None
+    if "BF16" in capabilities and bf16_worth_measuring(flags):
+        measured = openvino_bf16_is_faster()
+    return ranked(capabilities, flags, measured)
 
 
-def ranked(capabilities: frozenset[str], flags: frozenset[str]) -> list[str]:
-    """The runtimes OpenVINO's `capabilities` and the CPU's `flags` allow, fastest first."""
+def ranked(
+    capabilities: frozenset[str], flags: frozenset[str], bf16_measured_faster: bool | None = None
+) -> list[str]:
+    """The runtimes OpenVINO's `capabilities` and the CPU's `flags` allow, fastest first.
+    bf16 goes before fp32 with AMX, or where it was measured faster (cpu.py)."""
     names = []
     if "INT8" in capabilities:
         names.append(OV_INT8)
     bf16 = "BF16" in capabilities
-    bf16_fast = bf16 and "amx_bf16" in flags
+    bf16_fast = bf16 and ("amx_bf16" in flags or bool(bf16_measured_faster))
     if bf16_fast:
         names.append(OV_BF16)
     if capabilities:
@@ -68,6 +77,35 @@ def ranked(capabilities: frozenset[str], flags: frozenset[str]) -> list[str]:
     if bf16 and not bf16_fast:
         names.append(OV_BF16)
     return [*names, ORT_FP32]
+
+
+@functools.cache
+def openvino_bf16_is_faster() -> bool:
+    """Times a small stack of 3x3 convolutions (most of a U-Net's time) compiled in fp32 and
+    in bf16, interleaved; a fraction of a second, once per process."""
+    import openvino as ov
+    import openvino.opset13 as ops
+
+    rng = np.random.default_rng(0)
+    x = ops.parameter([1, 64, 128, 128], ov.Type.f32, name="x")
+    out = x
+    for _ in range(3):
+        weights = ops.constant(rng.normal(0, 0.05, (64, 64, 3, 3)).astype(np.float32))
+        out = ops.relu(ops.convolution(out, weights, [1, 1], [1, 1], [1, 1], [1, 1]))
+    model = ov.Model([ops.result(out)], [x], "probe")
+    data = rng.normal(0, 1, (1, 64, 128, 128)).astype(np.float32)
+    requests = {}
+    for precision in ("f32", "bf16"):
+        config = {"INFERENCE_PRECISION_HINT": precision, "INFERENCE_NUM_THREADS": 1}
+        requests[precision] = ov.Core().compile_model(model, "CPU", config).create_infer_request()
+        requests[precision].infer({0: data})  # first run allocates
+    times: dict[str, list[float]] = {"f32": [], "bf16": []}
+    for _ in range(5):
+        for precision, request in requests.items():
+            started = time.perf_counter()
+            request.infer({0: data})
+            times[precision].append(time.perf_counter() - started)
+    return bf16_is_faster(times["f32"], times["bf16"])
 
 
 def resolve(requested: str, passed: set[str], has_int8: bool) -> str:
