@@ -31,6 +31,14 @@ def describe() -> dict:
     }
     import torch
 
+    from training.ml.device import cpu_has_bf16
+
+    # Whether bf16 beat fp32 here (AMX, or timed where the flags cannot tell: cpu.py).
+    info["bf16_trains_faster"] = cpu_has_bf16(flags)
+    if runtime.OV_BF16 in info["runtimes"] and runtime.OV_FP32 in info["runtimes"]:
+        ranking = info["runtimes"]
+        info["bf16_serves_faster"] = ranking.index(runtime.OV_BF16) < ranking.index(runtime.OV_FP32)
+
     if torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name(0)
     return info

@@ -84,6 +84,7 @@ def test_the_quick_benchmark_measures_every_figure_and_writes_json(tmp_path):
     assert figures["load.inspect_errors"] == 0.0, figures.get("load.inspect_first_error")
     assert figures["load.inspect_seconds"] >= 4.0
     assert figures["machine"]["cores"] >= 1 and figures["machine"]["runtimes"]
+    assert isinstance(figures["machine"]["bf16_trains_faster"], bool)
 
 
 def test_the_full_benchmark_names_the_missing_data_instead_of_failing_later(tmp_path):

@@ -36,7 +36,9 @@ class Command(BaseCommand):
             self.stdout.write(f"{key:44s} {shown}")
         m = figures["machine"]
         self.stdout.write(
-            f"\nmachine: {m['cpu']}, {m['cores']} cores, AVX-512 {m['avx512']}, AMX {m['amx']}"
+            f"\nmachine: {m['cpu']}, {m['cores']} cores, AVX-512 {m['avx512']}, AMX {m['amx']}, "
+            f"bf16 faster than fp32: training {m['bf16_trains_faster']}, "
+            f"serving {m.get('bf16_serves_faster', False)}"
         )
         out.write_text(json.dumps(figures, indent=2))
         self.stdout.write(f"written to {out}")
