@@ -33,7 +33,8 @@ class JobParamsSerializer(serializers.Serializer):
     precision = serializers.ChoiceField(
         choices=["auto", "fp32", "bf16"],
         default="auto",
-        help_text="auto: bf16 on CPUs with bf16 units, mixed precision on CUDA, else fp32",
+        help_text="auto: bf16 on CPUs where it trains faster than fp32 (AMX, or timed), "
+        "mixed precision on CUDA, else fp32",
     )
     max_minutes = serializers.FloatField(
         min_value=0.01,
