@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import tempfile
@@ -9,6 +10,9 @@ from pathlib import Path
 
 from defect_platform.bench import variants
 from training.ml import runtime
+
+# As deployed (deploy/Dockerfile, run.sh, .env.example): the arenas are part of the peak.
+SERVING_ENV = {"MALLOC_ARENA_MAX": os.environ.get("MALLOC_ARENA_MAX", "2")}
 
 
 def _probe(folder: str, name: str, count: int, size, mode: str) -> tuple[float, bool]:
@@ -27,6 +31,7 @@ def _probe(folder: str, name: str, count: int, size, mode: str) -> tuple[float, 
         text=True,
         timeout=600,
         check=True,
+        env={**os.environ, **SERVING_ENV},
     )
     rss, torch_loaded = out.stdout.split()[-2:]
     return float(rss), bool(int(torch_loaded))

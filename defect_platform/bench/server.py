@@ -11,7 +11,7 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
-from defect_platform.bench import variants
+from defect_platform.bench import memory, variants
 from defect_platform.core.processes import ROOT, start_web
 from training.ml.artifact import weights_bytes
 from training.ml.meta import ModelMeta
@@ -34,6 +34,7 @@ def serving(engine, model_config, cameras: int, fps: float, threads: int, copies
             "STATIONS_IN_WEB": "1",
             "THROTTLE_INSPECT_RATE": "100000/min",
             "PYTHONUNBUFFERED": "1",
+            **memory.SERVING_ENV,
         }
         (root / "data").mkdir()
         (root / "model.pt").write_bytes(weights_bytes(engine.model))

@@ -61,3 +61,12 @@ def test_every_variable_the_settings_read_is_documented():
     for service in _compose_services().values():
         compose_env |= set(service.get("environment", {}) or {})
     assert {"DATABASE_URL", "REDIS_URL", "MEDIA_ROOT"} <= compose_env
+
+
+def test_the_bench_measures_serving_memory_with_the_malloc_arenas_deployed():
+    from defect_platform.bench.memory import SERVING_ENV
+
+    arenas = SERVING_ENV["MALLOC_ARENA_MAX"]
+    assert f"ENV MALLOC_ARENA_MAX={arenas}" in (DEPLOY / "Dockerfile").read_text()
+    assert f"\nMALLOC_ARENA_MAX={arenas}\n" in (DEPLOY / ".env.example").read_text()
+    assert f"MALLOC_ARENA_MAX=${{MALLOC_ARENA_MAX:-{arenas}}}" in (DEPLOY / "run.sh").read_text()
