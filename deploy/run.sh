@@ -9,7 +9,7 @@ HOST=${HOST:-127.0.0.1}
 PORT=${PORT:-8000}
 export DATA_DIR=${DATA_DIR:-$PWD/var}
 # Fewer malloc arenas: a lower memory peak for the threaded serving processes (Dockerfile).
-export MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2}
+export MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-1}
 mkdir -p "$DATA_DIR/broker/queue" "$DATA_DIR/broker/control" "$DATA_DIR/media"
 PY=.venv/bin/python
 

@@ -12,7 +12,7 @@ from defect_platform.bench import variants
 from training.ml import runtime
 
 # As deployed (deploy/Dockerfile, run.sh, .env.example): the arenas are part of the peak.
-SERVING_ENV = {"MALLOC_ARENA_MAX": os.environ.get("MALLOC_ARENA_MAX", "2")}
+SERVING_ENV = {"MALLOC_ARENA_MAX": os.environ.get("MALLOC_ARENA_MAX", "1")}
 
 
 def _probe(folder: str, name: str, count: int, size, mode: str) -> tuple[float, bool]:
