@@ -63,7 +63,9 @@ def test_undisputed_pixel_scores_leave_out_soft_pixels():
 
 def test_image_scores_are_the_kth_largest_probability():
     prob = np.array([[0.9, 0.2], [0.7, 0.4]])
-    assert list(metrics.image_scores(prob, [1, 2, 3, 10])) == [0.9, 0.7, 0.4, 0.2]
+    assert list(metrics.image_scores(prob, [1, 2, 3, 4])) == pytest.approx([0.9, 0.7, 0.4, 0.2])
+    # A min area larger than the image: no threshold makes it defective.
+    assert metrics.image_scores(prob, [5, 10]).tolist() == [0.0, 0.0]
 
 
 def test_auroc_and_pr_curve_on_a_hand_computed_case():

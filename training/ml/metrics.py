@@ -58,12 +58,14 @@ def image_scores(prob: np.ndarray, areas: np.ndarray) -> np.ndarray:
     """For each min area a: the a-th largest probability of the image.
 
     An image is defective under (threshold t, min area a) exactly when this score is >= t, so
-    one number per area describes the image for every threshold at once.
+    one number per area describes the image for every threshold at once. An area larger than
+    the image scores 0: no image has more pixels than it holds.
     """
     flat = prob.ravel()
-    ks = np.minimum(np.asarray(areas, dtype=np.int64), flat.size)
+    ks = np.asarray(areas, dtype=np.int64)
     top = np.sort(flat)[::-1]
-    return top[np.maximum(ks, 1) - 1]
+    scores = top[np.clip(ks, 1, max(1, flat.size)) - 1] if flat.size else np.zeros(len(ks))
+    return np.where(ks > flat.size, 0.0, scores).astype(top.dtype)
 
 
 def detection_scores(predicted, actual) -> dict:
