@@ -330,6 +330,9 @@ INFERENCE_RUNTIME = env_choice(
 # A station's models on one OpenVINO runtime with one input size run as one merged network:
 # one activation arena instead of one per model (registry.load_many). 0 loads them apart.
 MERGE_MODELS = env_bool("MERGE_MODELS", True)
+# Loaded models (and merged or fused networks) a process keeps, least recently used dropped
+# first: above a station's six production and six shadow models, below a year of versions.
+MODEL_CACHE_SIZE = env_int("MODEL_CACHE_SIZE", 16, 1)
 # An export zip is built in memory up to this size, then in a temporary file.
 EXPORT_MEMORY_MB = env_int("EXPORT_MEMORY_MB", 64, 0)
 # The largest import upload, and the most an imported archive may unpack to.

@@ -1,13 +1,16 @@
 """Serving model versions: which version a project inspects with, and the loaded model on the
 runtime chosen for it. Imports no torch, so web processes and station workers stay small.
 
-Loaded models are cached per process by model version (versions are immutable).
+Loaded models are cached per process by model version (versions are immutable), the least
+recently used dropped beyond MODEL_CACHE_SIZE: a web process answering the API for months
+would otherwise keep every version it ever served.
 """
 
 from __future__ import annotations
 
 import threading
 import weakref
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -52,7 +55,25 @@ class LoadedModel:
         return [unfit(p, pl) for p, pl in zip(probs, placements, strict=True)]
 
 
-_cache: dict[tuple[int, str], LoadedModel] = {}
+class RecentlyUsed(OrderedDict):
+    """A dict that keeps the `MODEL_CACHE_SIZE` entries most recently stored or read through
+    `hit`. Callers hold the registry's lock. A model dropped here still serves whoever holds
+    it; the next `load` of it compiles it again."""
+
+    def hit(self, key):
+        value = self.get(key)
+        if value is not None:
+            self.move_to_end(key)
+        return value
+
+    def __setitem__(self, key, value):
+        super().__setitem__(key, value)
+        self.move_to_end(key)
+        while len(self) > max(1, settings.MODEL_CACHE_SIZE):
+            self.popitem(last=False)
+
+
+_cache: RecentlyUsed = RecentlyUsed()  # (version id, runtime) -> LoadedModel
 _lock = threading.Lock()
 
 
@@ -69,7 +90,7 @@ def load(version: ModelVersion, requested: str | None = None) -> LoadedModel:
     name = _runtime_name(version, requested)
     key = (version.pk, name)
     with _lock:
-        cached = _cache.get(key)
+        cached = _cache.hit(key)
         if cached:
             return cached
     meta = _meta(version)
@@ -127,7 +148,7 @@ def _loaded(version: ModelVersion, meta: ModelMeta, name: str, runner) -> Loaded
     )
 
 
-_merged_cache: dict[tuple, list[LoadedModel]] = {}
+_merged_cache: RecentlyUsed = RecentlyUsed()  # (runtime, version ids) -> [LoadedModel]
 
 
 def load_many(versions: list[ModelVersion]) -> dict[int, LoadedModel | NoModel]:
@@ -171,7 +192,7 @@ def _load_or_reason(version: ModelVersion) -> LoadedModel | NoModel:
 def _load_merged(name: str, members) -> dict[int, LoadedModel]:
     key = (name, tuple(version.pk for version, _ in members))
     with _lock:
-        cached = _merged_cache.get(key)
+        cached = _merged_cache.hit(key)
         if cached is None:
             _forget_superseded({version.project_id: version.pk for version, _ in members})
     if cached is None:
@@ -254,7 +275,7 @@ class FusedChannel:
         return self.shared(x)[:, self.k : self.k + 1]
 
 
-_fused_cache: dict[tuple[int, str], list[LoadedModel]] = {}
+_fused_cache: RecentlyUsed = RecentlyUsed()  # (fused id, runtime) -> [LoadedModel]
 
 
 def load_fused(fused: FusedModel, requested: str | None = None) -> list[LoadedModel]:
@@ -269,8 +290,9 @@ def load_fused(fused: FusedModel, requested: str | None = None) -> list[LoadedMo
         raise NoModel(f"Fused model {fused.pk}: {exc}") from None
     key = (fused.pk, name)
     with _lock:
-        if key in _fused_cache:
-            return _fused_cache[key]
+        cached = _fused_cache.hit(key)
+        if cached is not None:
+            return cached
     if fused.status != FusedModel.Status.SUCCEEDED or not fused.onnx:
         raise NoModel(f"Fused model {fused.pk} is {fused.status}, not ready to inspect with.")
     try:

@@ -169,3 +169,17 @@ def test_a_station_serves_its_projects_from_one_network_and_names_the_unjudged(v
     assert [m.version_id for m in serving.models] == [v.pk for v in versions]
     assert len({id(m.runner.shared) for m in serving.models}) == 1
     assert len(serving.unjudged) == 1 and serving.unjudged[0].startswith("Untrained:")
+
+
+def test_a_process_keeps_only_the_most_recently_used_models(versions, settings):
+    settings.MODEL_CACHE_SIZE = 2
+    first, second = registry.load(versions[0]), registry.load(versions[1])
+    assert registry.load(versions[0]) is first  # a hit, which makes it the most recent
+    registry.load(versions[2])  # one too many: the least recently used (second) goes
+    held = {m.version_id for m in registry._cache.values()}
+    assert held == {versions[0].pk, versions[2].pk}
+    assert registry.load(versions[0]) is first
+    again = registry.load(versions[1])
+    assert again is not second  # compiled anew, and it serves as before
+    x = [np.zeros((32, 64, 3), np.uint8)]
+    np.testing.assert_allclose(again.predict(x)[0], second.predict(x)[0], atol=1e-6)
