@@ -228,3 +228,32 @@ def summary(results: list[RunResult]) -> list[dict]:
             }
         )
     return rows
+
+
+def against_plain(rows: list[dict]) -> list[dict]:
+    """Each recipe's gain over the plain reference in F1 and IoU, beside the spread it must
+    exceed: the larger of the two recipes' standard deviations over seeds. A recipe "beats"
+    plain when both gains exceed their spreads."""
+    plain = next((r for r in rows if r["recipe"] == "plain"), None)
+    if plain is None:
+        return []
+    out = []
+    for row in rows:
+        if row is plain:
+            continue
+        gains = {}
+        for metric in ("f1", "iou"):
+            gain = row[f"{metric}_mean"] - plain[f"{metric}_mean"]
+            spread = max(row[f"{metric}_sd"], plain[f"{metric}_sd"])
+            gains[metric] = (gain, spread)
+        out.append(
+            {
+                "recipe": row["recipe"],
+                "f1_gain": gains["f1"][0],
+                "f1_spread": gains["f1"][1],
+                "iou_gain": gains["iou"][0],
+                "iou_spread": gains["iou"][1],
+                "beats_plain": all(gain > spread for gain, spread in gains.values()),
+            }
+        )
+    return out

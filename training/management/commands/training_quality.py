@@ -54,7 +54,17 @@ class Command(BaseCommand):
                 f"{r['recipe']:10s} {r['runs']:4d} {r['f1_mean']:8.3f} ± {r['f1_sd']:.3f}"
                 f" {r['iou_mean']:8.3f} ± {r['iou_sd']:.3f}"
             )
-        out.write_text(
-            json.dumps({"runs": [r.__dict__ for r in results], "summary": rows}, indent=2)
-        )
+        verdicts = quality.against_plain(rows)
+        if verdicts:
+            self.stdout.write(
+                f"\n{'vs plain':10s} {'F1 gain / spread':>22s} {'IoU gain / spread':>22s}"
+            )
+        for v in verdicts:
+            self.stdout.write(
+                f"{v['recipe']:10s} {v['f1_gain']:+11.3f} / {v['f1_spread']:.3f}"
+                f" {v['iou_gain']:+11.3f} / {v['iou_spread']:.3f}"
+                f"  {'beats plain' if v['beats_plain'] else 'does not beat plain'}"
+            )
+        report = {"runs": [r.__dict__ for r in results], "summary": rows, "vs_plain": verdicts}
+        out.write_text(json.dumps(report, indent=2))
         self.stdout.write(f"written to {out}")
