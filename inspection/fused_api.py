@@ -40,6 +40,13 @@ class FusedTrainSerializer(serializers.Serializer):
     lr = serializers.FloatField(min_value=1e-6, max_value=1.0, default=1e-3)
     seed = serializers.IntegerField(min_value=0, max_value=2**31 - 1, default=0)
     max_steps_per_epoch = serializers.IntegerField(min_value=1, required=False)
+    ema_decay = serializers.FloatField(
+        min_value=0.5,
+        max_value=0.9999,
+        required=False,
+        allow_null=True,
+        help_text="ship an exponential moving average of the weights with this decay per step",
+    )
 
 
 class FusedSelectSerializer(serializers.Serializer):

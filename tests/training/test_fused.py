@@ -97,3 +97,29 @@ def test_the_fused_quality_check_compares_both_options_on_the_same_held_out_imag
         for option in ("ensemble", "fused"):
             assert 0.0 <= r[option]["f1"] <= 1.0 and r[option]["epochs"] >= 1
         assert r["f1_gap_pp"] == pytest.approx(100 * (r["fused"]["f1"] - r["ensemble"]["f1"]))
+
+
+def test_with_an_average_the_fused_model_ships_the_average(monkeypatch):
+    made = []
+
+    class Recorded(fused.WeightAverage):
+        def __init__(self, *args):
+            super().__init__(*args)
+            made.append(self)
+
+    monkeypatch.setattr(fused, "WeightAverage", Recorded)
+    samples = [_sample(k, i) for i, k in enumerate(["bright"] * 3 + ["dark"] * 3 + ["clean"] * 2)]
+    config = TrainConfig(
+        epochs=2, batch_size=4, input_size=(48, 48), seed=0, val_fraction=0.25, ema_decay=0.9
+    )
+    result = fused.train_fused(samples, 2, TINY, config)
+    (average,) = made
+    assert result.model is average.model
+    assert average.updates == 2 * 2  # two epochs of two batches (six training images)
+    assert not result.model.training
+    no_average = fused.train_fused(
+        samples, 2, TINY, TrainConfig(**{**config.__dict__, "ema_decay": None})
+    )
+    assert len(made) == 1
+    live = dict(no_average.model.named_parameters())
+    assert any(not torch.equal(p, live[name]) for name, p in result.model.named_parameters())

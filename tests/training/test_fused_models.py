@@ -120,3 +120,15 @@ def test_a_fused_model_needs_two_projects_with_labels(project, owner):
     )
     with pytest.raises(Exception, match="No labelled images"):
         fused_services.create([project, empty], owner, {})
+
+
+@pytest.mark.django_db
+def test_a_fused_model_takes_a_weight_average_within_its_range(station, owner, client_for):
+    api = client_for(owner)
+    url = f"/api/stations/{station.pk}/fused-models/"
+    for bad in (0.3, 1.0):
+        refused = api.post(url, {**PARAMS, "ema_decay": bad}, format="json")
+        assert refused.status_code == 400 and "ema_decay" in refused.json()["errors"]
+    queued = api.post(url, {**PARAMS, "ema_decay": 0.99}, format="json")
+    assert queued.status_code == 202, queued.json()
+    assert FusedModel.objects.get(pk=queued.json()["id"]).params["ema_decay"] == 0.99

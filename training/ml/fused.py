@@ -26,6 +26,7 @@ import torch.nn.functional as F  # noqa: N812
 
 from training.ml import metrics
 from training.ml.augment import training_transform
+from training.ml.averaging import WeightAverage
 from training.ml.data import batch_inputs, unfit
 from training.ml.device import autocast, pick_device, pick_precision
 from training.ml.losses import auto_pos_weight
@@ -154,6 +155,8 @@ def train_fused(
     optimiser = torch.optim.AdamW(
         model.parameters(), lr=config.lr, weight_decay=config.weight_decay
     )
+    # The fused trainer keeps no best epoch: with an average, the average is what ships.
+    average = WeightAverage(model, config.ema_decay) if config.ema_decay else None
     steps = -(-len(train_set) // config.batch_size)
     if config.max_steps_per_epoch:
         steps = min(steps, config.max_steps_per_epoch)
@@ -183,6 +186,8 @@ def train_fused(
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
+            if average is not None:
+                average.update(model)
             losses.append(float(loss.detach()))
             if on_step:
                 on_step(epoch, step, steps, losses[-1])
@@ -191,7 +196,8 @@ def train_fused(
         history.append(
             {"epoch": epoch, "train_loss": float(np.mean(losses)), "seconds": round(seconds, 3)}
         )
-    model = model.to("cpu", memory_format=torch.contiguous_format).eval()
+    shipped = average.model if average is not None else model
+    model = shipped.to("cpu", memory_format=torch.contiguous_format).eval()
     results = choose_per_channel(model, samples, channels, train_idx, val_idx, config)
     return FusedResult(model, results, history, train_idx, val_idx)
 
