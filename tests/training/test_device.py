@@ -47,6 +47,16 @@ def test_auto_precision_on_a_cpu_is_bf16_with_amx_or_where_it_measured_faster(mo
     assert pick_precision(cpu, "auto", frozenset()) == "fp32"
 
 
+def test_auto_precision_on_cuda_is_bf16_where_the_gpu_has_it_else_fp16(monkeypatch):
+    # The choice alone: this machine has no GPU to run the autocast on.
+    gpu = torch.device("cuda")
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *args, **kwargs: True)
+    assert pick_precision(gpu) == "bf16"
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *args, **kwargs: False)
+    assert pick_precision(gpu) == "fp16"  # with a gradient scaler (train.py)
+    assert pick_precision(gpu, "fp32") == "fp32"
+
+
 def test_the_bf16_rule_needs_a_margin_over_noise():
     assert bf16_is_faster([2.0, 2.2, 2.1], [1.0, 1.1, 0.9])
     assert not bf16_is_faster([1.0, 1.05, 1.1], [1.0, 0.95, 0.97])  # 8%: noise

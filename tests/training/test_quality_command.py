@@ -67,6 +67,7 @@ def test_the_quality_command_prints_a_table_and_writes_json(tmp_path, db, settin
     assert "vs plain" in printed
     report = json.loads(out.read_text())
     assert {v["recipe"] for v in report["vs_plain"]} == {"default", "soft"}
+    assert report["machine"]["cores"] >= 1 and "AVX-512" in printed
     assert {r["recipe"] for r in report["summary"]} == {"default", "plain", "soft"}
     for row in report["runs"]:
         assert 0.0 <= row["f1"] <= 1.0 and 0.0 <= row["iou"] <= 1.0 and row["epochs"] >= 1

@@ -3,6 +3,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from defect_platform.bench.machine import describe
 from training import quality
 
 
@@ -48,6 +49,12 @@ class Command(BaseCommand):
             log=self.stdout.write,
         )
         rows = quality.summary(results)
+        # Epochs in the time budget, and so every figure, depend on the CPU.
+        machine = describe()
+        self.stdout.write(
+            f"\n{machine['cpu']}, {machine['cores']} cores, AVX-512 {machine['avx512']}, "
+            f"AMX {machine['amx']}, bf16 training {machine['bf16_trains_faster']}"
+        )
         self.stdout.write(f"\n{'recipe':10s} {'runs':>4s} {'image F1':>16s} {'defect IoU':>16s}")
         for r in rows:
             self.stdout.write(
@@ -65,6 +72,11 @@ class Command(BaseCommand):
                 f" {v['iou_gain']:+11.3f} / {v['iou_spread']:.3f}"
                 f"  {'beats plain' if v['beats_plain'] else 'does not beat plain'}"
             )
-        report = {"runs": [r.__dict__ for r in results], "summary": rows, "vs_plain": verdicts}
+        report = {
+            "machine": machine,
+            "runs": [r.__dict__ for r in results],
+            "summary": rows,
+            "vs_plain": verdicts,
+        }
         out.write_text(json.dumps(report, indent=2))
         self.stdout.write(f"written to {out}")
