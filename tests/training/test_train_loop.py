@@ -86,6 +86,7 @@ def test_without_patience_a_run_goes_on_to_its_last_epoch():
     config = _config(epochs=3, patience=None)
     result = train(_samples(contrary_validation=True), TINY, config)
     assert [h["epoch"] for h in result.history] == [0, 1, 2]
+    assert all(0 < h["validation_seconds"] < h["seconds"] for h in result.history)
 
 
 def test_training_runs_with_the_configured_number_of_threads():

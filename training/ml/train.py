@@ -328,12 +328,16 @@ def train(
             losses.append(float(loss.detach()))
             if on_step:
                 on_step(epoch, step, steps, losses[-1])
+        trained = time.perf_counter()
         validation = _validation_pass(judged, val_set, config, loss_fn, device, precision)
+        ended = time.perf_counter()
         record = {
             "epoch": epoch,
             "train_loss": float(np.mean(losses)),
             **validation,
-            "seconds": round(time.perf_counter() - started, 3),
+            "seconds": round(ended - started, 3),
+            # What the time budget spends on validating rather than learning.
+            "validation_seconds": round(ended - trained, 3),
         }
         history.append(record)
         spent += record["seconds"]
