@@ -105,6 +105,38 @@ TINTED_POINT = """() => {
 FRAME = '.camera img[data-camera="line"] >> xpath=..'
 
 
+# What changes when a frame or a verdict lands on the page.
+PAGE_STATE = """() => [document.getElementById('frame-count').textContent,
+  document.getElementById('objects').textContent,
+  document.querySelector('.camera img[data-camera="line"]').src]"""
+
+
+def _quiet(page) -> list:
+    """The page's state once no frame or verdict has landed for two seconds: after a stop,
+    a loaded machine can still deliver what was on its way for a while."""
+    last = page.evaluate(PAGE_STATE)
+    for _ in range(30):
+        page.wait_for_timeout(2000)
+        now = page.evaluate(PAGE_STATE)
+        if now == last:
+            return now
+        last = now
+    raise AssertionError("frames or verdicts kept landing after the station stopped")
+
+
+def _tinted_pixel_while_quiet(page):
+    """A point inside the drawn mask and its screenshot pixel, taken while nothing changed
+    between finding the point and the screenshot (else taken again)."""
+    for _ in range(3):
+        state = _quiet(page)
+        point = page.evaluate(TINTED_POINT)
+        assert point is not None
+        shown = _pixel(page, point)
+        if page.evaluate(PAGE_STATE) == state and page.evaluate(TINTED_POINT) == point:
+            return point, shown
+    raise AssertionError("the overlay changed under every screenshot")
+
+
 def _pixel(page, point) -> tuple[int, int, int]:
     png = page.locator(FRAME).screenshot()
     return (
@@ -180,10 +212,7 @@ def test_camera_offline_and_ng_spike_alerts_and_the_mask_toggle(login):
         admin.wait_for_function(f"({TINTED_POINT})() !== null", timeout=30_000)
         assert _send(admin, "POST", f"/api/stations/{station}/stop/").status == 200
         admin.wait_for_function("document.getElementById('conn').textContent === 'stopped'")
-        admin.wait_for_timeout(1500)  # frames already on their way land
-        point = admin.evaluate(TINTED_POINT)
-        assert point is not None
-        shown = _pixel(admin, point)
+        point, shown = _tinted_pixel_while_quiet(admin)
         admin.uncheck("#show-masks")
         hidden = _pixel(admin, point)
         assert admin.locator(".cam-mask:not([hidden])").count() == 0
