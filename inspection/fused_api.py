@@ -12,6 +12,7 @@ from defect_platform.core.access import can
 from inspection.access import get_station_for_user
 from training import fused_services
 from training.models import FusedModel
+from training.serializers import EMA_DECAY_RANGE
 
 
 class FusedModelSerializer(serializers.ModelSerializer):
@@ -41,8 +42,8 @@ class FusedTrainSerializer(serializers.Serializer):
     seed = serializers.IntegerField(min_value=0, max_value=2**31 - 1, default=0)
     max_steps_per_epoch = serializers.IntegerField(min_value=1, required=False)
     ema_decay = serializers.FloatField(
-        min_value=0.5,
-        max_value=0.9999,
+        min_value=EMA_DECAY_RANGE[0],
+        max_value=EMA_DECAY_RANGE[1],
         required=False,
         allow_null=True,
         help_text="ship an exponential moving average of the weights with this decay per step",

@@ -2,6 +2,9 @@ from rest_framework import serializers
 
 from training.models import ModelVersion, Promotion, TrainingJob
 
+# The weight average's decay per step, for single-type jobs and fused models alike.
+EMA_DECAY_RANGE = (0.5, 0.9999)
+
 
 class JobParamsSerializer(serializers.Serializer):
     epochs = serializers.IntegerField(min_value=1, max_value=1000, default=20)
@@ -50,8 +53,8 @@ class JobParamsSerializer(serializers.Serializer):
         "of max_minutes, whichever comes first; epochs: a cosine over the epochs alone",
     )
     ema_decay = serializers.FloatField(
-        min_value=0.5,
-        max_value=0.9999,
+        min_value=EMA_DECAY_RANGE[0],
+        max_value=EMA_DECAY_RANGE[1],
         required=False,
         allow_null=True,
         help_text="validate and ship an exponential moving average of the weights with this "
