@@ -211,6 +211,34 @@ def _consensus_copy(base, user, images, labels, seed, size):
     return project, ids
 
 
+def combine(reports: list[dict]) -> tuple[list[RunResult], dict]:
+    """The runs of several reports as one, for runs made side by side in separate processes.
+    Reports from different machines, or holding one recipe and seed twice, are refused: their
+    epochs in a time budget, and so their figures, are not comparable."""
+    machine = reports[0]["machine"]
+    results, seen = [], set()
+    for report in reports:
+        if _hardware(report["machine"]) != _hardware(machine):
+            raise ValueError(
+                f"runs from different machines: {_hardware(machine)} and "
+                f"{_hardware(report['machine'])}"
+            )
+        for run in report["runs"]:
+            result = RunResult(**run)
+            if (result.recipe, result.seed) in seen:
+                raise ValueError(f"{result.recipe} seed {result.seed} is in two reports")
+            seen.add((result.recipe, result.seed))
+            results.append(result)
+    return results, machine
+
+
+def _hardware(machine: dict) -> dict:
+    # The fields a machine has, not the ones timed at start-up (bf16_trains_faster can flip
+    # between two processes on one machine when the timings are close).
+    keys = ("cpu", "cores", "avx512", "avx512_vnni", "avx512_bf16", "amx", "gpu")
+    return {key: machine.get(key) for key in keys}
+
+
 def summary(results: list[RunResult]) -> list[dict]:
     rows = []
     for recipe in dict.fromkeys(r.recipe for r in results):

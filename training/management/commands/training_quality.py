@@ -31,10 +31,36 @@ class Command(BaseCommand):
         )
         parser.add_argument("--size", type=int, nargs=2, default=[256, 256])
         parser.add_argument("--out", type=Path, default=Path("quality.json"))
+        parser.add_argument(
+            "--combine",
+            type=Path,
+            nargs="+",
+            metavar="REPORT",
+            help="train nothing: print one table for the runs of earlier reports of this command "
+            "(runs made side by side, one process per core, on this same machine)",
+        )
 
     def handle(
-        self, data, positives, negatives, n_negatives, minutes, seeds, recipes, size, out, **options
+        self,
+        data,
+        positives,
+        negatives,
+        n_negatives,
+        minutes,
+        seeds,
+        recipes,
+        size,
+        out,
+        combine,
+        **options,
     ):
+        if combine:
+            try:
+                results, machine = quality.combine([_read_report(path) for path in combine])
+            except ValueError as exc:
+                raise CommandError(str(exc)) from exc
+            self._report(results, machine, out)
+            return
         if not (data / positives).is_dir():
             raise CommandError(f"{data / positives} is not a folder of images and masks.")
         results = quality.run(
@@ -48,9 +74,11 @@ class Command(BaseCommand):
             tuple(size),
             log=self.stdout.write,
         )
-        rows = quality.summary(results)
         # Epochs in the time budget, and so every figure, depend on the CPU.
-        machine = describe()
+        self._report(results, describe(), out)
+
+    def _report(self, results, machine, out):
+        rows = quality.summary(results)
         self.stdout.write(
             f"\n{machine['cpu']}, {machine['cores']} cores, AVX-512 {machine['avx512']}, "
             f"AMX {machine['amx']}, bf16 training {machine['bf16_trains_faster']}"
@@ -80,3 +108,12 @@ class Command(BaseCommand):
         }
         out.write_text(json.dumps(report, indent=2))
         self.stdout.write(f"written to {out}")
+
+
+def _read_report(path: Path) -> dict:
+    try:
+        report = json.loads(path.read_text())
+        report["runs"], report["machine"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise CommandError(f"{path} is not a report of this command: {exc}") from exc
+    return report
