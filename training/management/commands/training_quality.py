@@ -40,20 +40,7 @@ class Command(BaseCommand):
             "(runs made side by side, one process per core, on this same machine)",
         )
 
-    def handle(
-        self,
-        data,
-        positives,
-        negatives,
-        n_negatives,
-        minutes,
-        seeds,
-        recipes,
-        size,
-        out,
-        combine,
-        **options,
-    ):
+    def handle(self, *, out, combine, **o):
         if combine:
             try:
                 results, machine = quality.combine([_read_report(path) for path in combine])
@@ -61,19 +48,10 @@ class Command(BaseCommand):
                 raise CommandError(str(exc)) from exc
             self._report(results, machine, out)
             return
-        if not (data / positives).is_dir():
-            raise CommandError(f"{data / positives} is not a folder of images and masks.")
-        results = quality.run(
-            data,
-            positives,
-            negatives,
-            n_negatives,
-            minutes,
-            seeds,
-            recipes,
-            tuple(size),
-            log=self.stdout.write,
-        )
+        if not (o["data"] / o["positives"]).is_dir():
+            raise CommandError(f"{o['data'] / o['positives']} is not a folder of images and masks.")
+        names = ("data", "positives", "negatives", "n_negatives", "minutes", "seeds", "recipes")
+        results = quality.run(*(o[n] for n in names), tuple(o["size"]), log=self.stdout.write)
         # Epochs in the time budget, and so every figure, depend on the CPU.
         self._report(results, describe(), out)
 
