@@ -168,14 +168,15 @@ _GATES: dict[str, tuple] = {}
 
 
 def _remembered_gate(prepare):
-    def gate(onnx, images, masks, *rest):
+    def gate(onnx, images, masks, *rest, weights=None):
+        # The torch weights are the export's own: the ONNX bytes already identify the model.
         digest = hashlib.sha256(onnx)
         for array in (*images, *masks):
             digest.update(np.ascontiguousarray(array).tobytes())
         digest.update(repr(rest).encode())
         key = digest.hexdigest()
         if key not in _GATES:
-            _GATES[key] = prepare(onnx, images, masks, *rest)
+            _GATES[key] = prepare(onnx, images, masks, *rest, weights=weights)
         return copy.deepcopy(_GATES[key])
 
     return gate

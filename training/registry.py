@@ -81,7 +81,10 @@ def runtime_for(version: ModelVersion, requested: str | None = None) -> str:
     gate = version.metadata.get("runtime_gate", {})
     passed = {c["runtime"] for c in gate.get("candidates", []) if c.get("passed")}
     return runtime.resolve(
-        requested or settings.INFERENCE_RUNTIME, passed, bool(version.int8_model)
+        requested or settings.INFERENCE_RUNTIME,
+        passed,
+        bool(version.int8_model),
+        has_weights=bool(version.weights),
     )
 
 
@@ -95,8 +98,9 @@ def load(version: ModelVersion, requested: str | None = None) -> LoadedModel:
             return cached
     meta = _meta(version)
     onnx, int8 = _files(version, name)
+    weights = (_weights(version), meta) if name in runtime.FROM_WEIGHTS else None
     try:
-        runner = runtime.open_runner(name, onnx, int8, settings.INFERENCE_THREADS)
+        runner = runtime.open_runner(name, onnx, int8, settings.INFERENCE_THREADS, weights)
     except Exception as exc:  # both runtimes raise many types
         raise NoModel(f"Model version {version.pk} cannot be loaded: {exc}") from None
     loaded = _loaded(version, meta, name, runner)
@@ -127,7 +131,17 @@ def _files(version: ModelVersion, name: str) -> tuple[bytes, tuple[bytes, bytes]
     try:
         if name == runtime.OV_INT8:
             return b"", (read_bytes(version.int8_model.name), read_bytes(version.int8_weights.name))
+        if name in runtime.FROM_WEIGHTS:
+            return b"", None
         return read_bytes(version.onnx.name), None
+    except Exception as exc:  # storage raises many types
+        raise NoModel(f"Model version {version.pk} cannot be loaded: {exc}") from None
+
+
+def _weights(version: ModelVersion) -> bytes:
+    """The torch weights, which the CUDA runtimes serve."""
+    try:
+        return read_bytes(version.weights.name)
     except Exception as exc:  # storage raises many types
         raise NoModel(f"Model version {version.pk} cannot be loaded: {exc}") from None
 

@@ -311,6 +311,7 @@ def _run_claimed(job: TrainingJob, lease: Lease, isolate_runtimes: bool) -> None
         gap = export.parity(result.model, onnx_bytes, probe.astype(np.float32))
         if gap > export.PARITY_TOLERANCE:
             raise RuntimeError(f"the ONNX export differs from torch by {gap:.2e}")
+        weights_file = weights_bytes(result.model)
         prepare = runtime_gate.prepare_in_child if isolate_runtimes else runtime_gate.prepare
         gate, int8 = prepare(
             onnx_bytes,
@@ -323,6 +324,7 @@ def _run_claimed(job: TrainingJob, lease: Lease, isolate_runtimes: bool) -> None
             result.rule,
             result.pixel_threshold,
             settings.TRAINING_THREADS,
+            weights=(weights_file, meta),
         )
         _append_log(job, _gate_line(gate))
     except LeaseLost:
@@ -339,7 +341,7 @@ def _run_claimed(job: TrainingJob, lease: Lease, isolate_runtimes: bool) -> None
         return
     folder = f"projects/{job.project_id}/models"
     _attach_image_ids(job, result)
-    weights = save_bytes(unique_name(folder, ".pt"), weights_bytes(result.model))
+    weights = save_bytes(unique_name(folder, ".pt"), weights_file)
     onnx_name = save_bytes(unique_name(folder, ".onnx"), onnx_bytes)
     int8_names = ("", "")
     if int8:

@@ -20,6 +20,7 @@ from defect_platform.bench import (
     training_step,
     variants,
 )
+from training.ml import accelerator_bench, runtime
 from training.ml.model import ModelConfig
 from training.ml.train import TrainConfig
 
@@ -156,6 +157,17 @@ def run(plan: Plan, log=print) -> dict:
     figures |= training_step.measure(
         plan.model, plan.line_size, 4, plan.threads, max(1, plan.repeats // 5)
     )
+    if runtime.cuda_available():
+        log("== gpu: one model on CUDA, inference and training, and the engine's CUDA runtime")
+        figures |= accelerator_bench.measure(
+            plan.model,
+            plan.line_size,
+            batches=(1, 4) if plan.quick else (1, 32),
+            train_batch=4 if plan.quick else 16,
+            seconds=0.2 if plan.quick else 3.0,
+            compiled=not plan.quick,
+            log=log,
+        )
     return figures
 
 

@@ -42,6 +42,25 @@ def test_an_override_is_honoured_but_must_name_something_that_exists(monkeypatch
         runtime.resolve(runtime.OV_INT8, {runtime.OV_INT8}, has_int8=False)
 
 
+def test_a_gpu_serves_torch_weights_first_bf16_only_once_the_gate_passed_it(monkeypatch):
+    monkeypatch.setattr(runtime, "available", lambda: list(runtime.PREFERENCE))
+    gated = {runtime.CUDA_BF16, runtime.OV_INT8}
+    assert runtime.resolve("auto", gated, True, has_weights=True) == runtime.CUDA_BF16
+    assert runtime.resolve("auto", {runtime.OV_INT8}, True, has_weights=True) == runtime.CUDA_FP32
+    # A version without torch weights (a fused model) stays on the CPU runtimes.
+    assert runtime.resolve("auto", gated, True, has_weights=False) == runtime.OV_INT8
+    with pytest.raises(runtime.RuntimeUnavailable, match="needs the model's torch weights"):
+        runtime.resolve(runtime.CUDA_FP32, set(), False, has_weights=False)
+
+
+def test_without_a_gpu_the_cuda_runtimes_are_refused_with_the_reason():
+    if runtime.cuda_available():
+        pytest.skip("this machine has a CUDA GPU; tests/training/test_cuda.py covers it")
+    assert not set(runtime.available()) & runtime.FROM_WEIGHTS
+    with pytest.raises(runtime.RuntimeUnavailable, match="no CUDA GPU"):
+        runtime.open_runner(runtime.CUDA_BF16, b"", weights=(b"", None))
+
+
 def _scene(n=40, size=32):
     """Images with a bright square on half of them, and a 'model' that finds bright pixels."""
     rng = np.random.default_rng(0)

@@ -18,6 +18,7 @@ import numpy as np
 
 from training.ml import runtime
 from training.ml.data import batch_inputs, fit, normalise, unfit
+from training.ml.meta import ModelMeta
 from training.ml.metrics import DecisionRule, image_scores
 
 # What reduced precision does to probabilities (mean absolute difference from fp32 over an
@@ -144,6 +145,7 @@ def check(
     rule: DecisionRule,
     pixel_threshold: float,
     skipped: dict[str, str] | None = None,
+    has_weights: bool = False,
 ) -> GateReport:
     """Every candidate against the fp32 reference on the same images; the fastest runtime here
     (runtime.available()'s order) among fp32 and the candidates that passed is chosen."""
@@ -170,7 +172,9 @@ def check(
     # The fastest here of fp32 and what passed: a reduced precision slower than fp32 on this
     # CPU (bf16 without AMX) is not chosen even when it passed.
     passed = {c.runtime for c in candidates if c.passed}
-    chosen = runtime.resolve("auto", passed, has_int8=runtime.OV_INT8 in passed)
+    chosen = runtime.resolve(
+        "auto", passed, has_int8=runtime.OV_INT8 in passed, has_weights=has_weights
+    )
     return GateReport(chosen, len(images), reference_iou, candidates)
 
 
@@ -185,19 +189,23 @@ def prepare(
     rule: DecisionRule,
     pixel_threshold: float,
     threads: int = 1,
+    weights: tuple[bytes, ModelMeta] | None = None,
 ) -> tuple[GateReport, tuple[bytes, bytes] | None]:
     """Quantize where this machine can, gate every reduced precision, and return the report
-    with the int8 artifact (None when none was made)."""
+    with the int8 artifact (None when none was made). `weights` (torch weights and metadata)
+    let a CUDA machine gate bf16 on its GPU too."""
     here = runtime.available()
     skipped = {name: "not available on this machine" for name in runtime.REDUCED - set(here)}
+    if weights is None:
+        skipped |= {name: "no torch weights given" for name in runtime.FROM_WEIGHTS & set(here)}
     int8 = None
     if runtime.OV_INT8 in here:
         train_images = [images[i] for i in train_indices] or images
         int8 = quantize_int8(onnx, calibration_inputs(train_images, size, policy))
     runners = {
-        name: runtime.open_runner(name, onnx, int8, threads)
+        name: runtime.open_runner(name, onnx, int8, threads, weights)
         for name in runtime.PREFERENCE
-        if name in runtime.REDUCED and name in here
+        if name in runtime.REDUCED and name in here and name not in skipped
     }
     picked = gate_indices(val_indices, train_indices)
     report = check(
@@ -210,6 +218,7 @@ def prepare(
         rule,
         pixel_threshold,
         skipped,
+        has_weights=weights is not None,
     )
     return report, int8
 
@@ -272,6 +281,8 @@ def gate_channels(
     None)."""
     here = runtime.available()
     skipped = {name: "not available on this machine" for name in runtime.REDUCED - set(here)}
+    # A fused model has no torch weights to serve on CUDA; it serves from its ONNX export.
+    skipped |= {name: "serves from the ONNX export" for name in runtime.FROM_WEIGHTS & set(here)}
     int8 = None
     if runtime.OV_INT8 in here and calibration:
         try:
