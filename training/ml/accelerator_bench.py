@@ -154,20 +154,25 @@ def job_images_per_s(model_config, size, images: int, batch: int, device: str) -
     }
 
 
-def engine_object_ms(model_config, size, name, seconds, views=VIEWS, models=MODELS) -> dict:
+def engine_object_ms(
+    model_config, size, name, seconds, graphs=True, views=VIEWS, models=MODELS
+) -> dict:
     """One object through the engine's CUDA runtime `name`: `views` images (host memory, as
     cameras deliver them) judged by `models` models of the same architecture, and one view
-    by one model. Includes the copies to and from the GPU."""
+    by one model. Includes the copies to and from the GPU. `graphs`: replayed as CUDA graphs
+    (the engine's way) or launched eagerly, for the ratio."""
     meta = ModelMeta(model_config, tuple(size), 0.5, 1)
     runners = []
     for seed in range(models):
         torch.manual_seed(seed)
         model, _ = create_model(model_config)
-        runners.append(runtime.open_runner(name, b"", weights=(weights_bytes(model), meta)))
+        weights = (weights_bytes(model), meta)
+        runners.append(runtime.open_runner(name, b"", weights=weights, graphs=graphs))
     x = torch.randn(views, 3, *size).numpy()
     one = _per_call_s(lambda: runners[0](x[:1]), torch.device("cpu"), seconds)
     whole = _per_call_s(lambda: [run(x) for run in runners], torch.device("cpu"), seconds)
-    return {f"gpu.engine_ms_{name}": one * 1000, f"gpu.object_ensemble_ms_{name}": whole * 1000}
+    label = name if graphs else f"{name}_eager"
+    return {f"gpu.engine_ms_{label}": one * 1000, f"gpu.object_ensemble_ms_{label}": whole * 1000}
 
 
 def measure(
@@ -215,14 +220,23 @@ def measure(
         log(f"  training job loop: {figures['gpu.train_job_images_per_s']:9.1f} images/s")
     if dev.type == "cuda":
         figures["gpu.peak_memory_mb"] = torch.cuda.max_memory_allocated(dev) / 2**20
-        for name in (runtime.CUDA_BF16, runtime.CUDA_FP32):
-            figures |= engine_object_ms(model_config, size, name, seconds)
-            log(
-                f"  engine {name}: one view {figures[f'gpu.engine_ms_{name}']:.1f} ms, "
-                f"one object {figures[f'gpu.object_ensemble_ms_{name}']:.1f} ms"
-            )
+        figures |= engine_figures(model_config, size, seconds, log)
     if compiled and dev.type == "cuda":
         figures |= _compiled(model_config, size, batches, dev, fast, seconds, log)
+    return figures
+
+
+def engine_figures(model_config, size, seconds, log=print) -> dict:
+    figures = {}
+    for name, graphs in (
+        (runtime.CUDA_BF16, True),
+        (runtime.CUDA_BF16, False),
+        (runtime.CUDA_FP32, True),
+    ):
+        found = engine_object_ms(model_config, size, name, seconds, graphs)
+        one, whole = found.values()
+        log(f"  engine {name} graphs={graphs}: one view {one:.1f} ms, one object {whole:.1f} ms")
+        figures |= found
     return figures
 
 
@@ -253,16 +267,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--train-batch", type=int, default=16)
     parser.add_argument("--job-images", type=int, default=64, help="0: no job-loop figure")
     parser.add_argument("--no-compile", action="store_true")
+    parser.add_argument("--engine-only", action="store_true", help="only the engine's figures")
     args = parser.parse_args(argv)
-    figures = measure(
-        size=tuple(args.size),
-        batches=tuple(args.batches),
-        train_batch=args.train_batch,
-        seconds=args.seconds,
-        device=args.device,
-        compiled=not args.no_compile,
-        job_images=args.job_images,
-    )
+    if args.engine_only:
+        figures = engine_figures(ModelConfig(), tuple(args.size), args.seconds)
+    else:
+        figures = measure(
+            size=tuple(args.size),
+            batches=tuple(args.batches),
+            train_batch=args.train_batch,
+            seconds=args.seconds,
+            device=args.device,
+            compiled=not args.no_compile,
+            job_images=args.job_images,
+        )
     args.out.write_text(json.dumps(figures, indent=2))
     for key, value in figures.items():
         shown = f"{value:.3g}" if isinstance(value, float) else value

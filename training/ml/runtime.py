@@ -213,36 +213,6 @@ class _OpenVinoRunner(Runner):
             )
 
 
-class _TorchCudaRunner(Runner):
-    def __init__(self, name: str, weights: bytes, meta: ModelMeta):
-        import torch
-
-        from training.ml.artifact import load_model
-
-        self.name, self._torch = name, torch
-        self._bf16 = name == CUDA_BF16
-        if not self._bf16:
-            # fp32 means fp32: cuDNN's default TF32 convolutions differ from the export by
-            # about 1e-3, beyond the parity the fp32 runtimes keep.
-            torch.backends.cudnn.allow_tf32 = False
-            torch.backends.cuda.matmul.allow_tf32 = False
-        torch.backends.cudnn.benchmark = True  # few input shapes per station: tune once
-        model = load_model(weights, meta)
-        self._model = model.to("cuda", memory_format=torch.channels_last).eval()
-        self._lock = threading.Lock()
-
-    def __call__(self, x):
-        torch = self._torch
-        # One batch at a time: concurrent batches would each hold activation memory and gain
-        # nothing, the GPU runs one kernel stream anyway.
-        with self._lock, torch.inference_mode():
-            batch = torch.from_numpy(np.ascontiguousarray(x, np.float32)).to("cuda")
-            batch = batch.contiguous(memory_format=torch.channels_last)
-            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self._bf16):
-                probs = torch.sigmoid(self._model(batch).float())
-            return probs.cpu().numpy()
-
-
 def _read_openvino(xml: bytes, weights: bytes):
     import openvino as ov
 
@@ -255,9 +225,11 @@ def open_runner(
     int8: tuple[bytes, bytes] | None = None,
     threads: int = 1,
     weights: tuple[bytes, ModelMeta] | None = None,
+    graphs: bool = True,
 ) -> Runner:
     """A runner for `name` from a model's ONNX export, for int8 its quantized OpenVINO IR
-    (model XML, weights), for the CUDA runtimes its torch `weights` with their metadata."""
+    (model XML, weights), for the CUDA runtimes its torch `weights` with their metadata
+    (replayed as CUDA graphs unless `graphs` is False: cuda_runner.py)."""
     if name == ORT_FP32:
         return _OnnxRuntimeRunner(onnx, threads)
     if name in FROM_WEIGHTS:
@@ -265,7 +237,9 @@ def open_runner(
             raise RuntimeUnavailable(f"{name} is not available on this machine (no CUDA GPU)")
         if weights is None:
             raise RuntimeUnavailable(f"{name} needs the model's torch weights")
-        return _TorchCudaRunner(name, *weights)
+        from training.ml.cuda_runner import TorchCudaRunner
+
+        return TorchCudaRunner(name, *weights, bf16=name == CUDA_BF16, graphs=graphs)
     model = _openvino_model(name, onnx, int8)
     return _OpenVinoRunner(name, model, _compute_precision(name), threads)
 
