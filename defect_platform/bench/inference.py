@@ -146,6 +146,8 @@ def measure(
         torch_ms = median_ms(lambda: torch.sigmoid(result.model(tensor)), repeats)
     per_runtime = {}
     for name in runtime.available():
+        if name in runtime.FROM_WEIGHTS:
+            continue  # the CPU runtimes here; the gpu section times the CUDA ones
         runner = runtime.open_runner(name, line_onnx, line_int8, config.threads)
         per_runtime[f"inference.runtime_ms.{name}"] = median_ms(lambda r=runner: r(x), repeats)
     engine_ms = per_runtime[f"inference.runtime_ms.{chosen}"]
