@@ -48,6 +48,15 @@ RECIPES = {
         "resize_policy": "resize",
         "consensus": True,
     },
+    # A candidate: the default recipe at the input size the project's images suggest
+    # (training/ml/input_size.py: their usual aspect ratio, short side at most 256) instead
+    # of the protocol's square, so small defects on oblong tiles are not squeezed.
+    "native": {
+        "loss": "bce+dice",
+        "augment": "full",
+        "resize_policy": "resize",
+        "input_size": "suggested",
+    },
     # A candidate: the default recipe validating and shipping an average of its weights.
     "average": {
         "loss": "bce+dice",
@@ -165,6 +174,8 @@ def run(
         for recipe in recipes:
             params = dict(RECIPES[recipe])
             consensus = params.pop("consensus", False)
+            if params.get("input_size") == "suggested":
+                params["input_size"] = services.suggested_input_size(base)
             project, ids = base, [i.pk for i in train_images]
             if consensus:
                 project, ids = _consensus_copy(base, user, train_images, labels, seed, size)
