@@ -30,7 +30,20 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
 ]
 SECRET = "a webhook secret of forty characters...."
-CRACKS, FREE = 10, 8  # training images; one more free tile is kept unseen
+CRACKS, FREE = 10, 20  # training images; one more free tile is kept unseen
+# A fixed amount of training, not a time budget: under "one minute" a slow machine got half
+# the epochs of a fast one and a model that flagged every free tile. Twenty free tiles (they
+# vary in brightness, cracks less so), flips only and an unweighted BCE make thirty epochs at
+# 128x128 separate the unseen tile from the crack on every seed and precision tried.
+TRAINING = {
+    "epochs": 30,
+    "max_minutes": 10.0,
+    "batch_size": 4,
+    "lr": 3e-3,
+    "augment": "flips",
+    "pos_weight": 1.0,
+    "val_fraction": 0,
+}
 
 
 def _by_defect_area(folder):
@@ -53,7 +66,7 @@ def _train(project, owner, cracks, free):
     job = services.create_job(
         project,
         owner,
-        {"epochs": 1000, "max_minutes": 1.0, "batch_size": 4, "lr": 3e-3, "val_fraction": 0},
+        TRAINING,
         queue=False,
     )
     services.run_job(job.pk)
