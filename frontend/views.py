@@ -19,7 +19,7 @@ from inspection.access import (
 )
 from inspection.record_filters import RecordFilter
 from training.models import ModelVersion, TrainingJob
-from training.services import compare, suggested_input_size, worst_images
+from training.services import compare, input_size_for, suggested_input_size, worst_images
 
 
 @login_required
@@ -48,6 +48,7 @@ def project_detail(request, pk):
         "models": project.model_versions.all()[:10],
         "promotions": project.promotions.select_related("model_version", "promoted_by")[:10],
         "suggested_input_size": suggested_input_size(project),
+        "input_size": input_size_for(project),
         "can_import": can(request.user, project, "import"),
         "can_label": can(request.user, project, "label"),
         "can_review": can(request.user, project, "review"),

@@ -17,6 +17,7 @@ from annotation.services import training_labels, version_mask
 from defect_platform.core.storage import read_bytes, save_bytes, unique_name
 from training import registry
 from training.models import FusedModel
+from training.services import input_size_for
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +27,7 @@ def create(projects, user, params: dict, name: str = "") -> FusedModel:
     projects = list(projects)
     if len(projects) < 2:
         raise ValidationError({"projects": "A fused model covers two or more defect projects."})
-    sizes = {(p.input_height, p.input_width, p.resize_policy) for p in projects}
+    sizes = {(*input_size_for(p), p.resize_policy) for p in projects}
     if len(sizes) > 1:
         raise ValidationError(
             {"projects": "The projects' input sizes or resize policies differ; align them."}
@@ -41,7 +42,7 @@ def create(projects, user, params: dict, name: str = "") -> FusedModel:
         "lr": 1e-3,
         "seed": 0,
         **params,
-        "input_size": [first.input_height, first.input_width],
+        "input_size": input_size_for(first),
         "resize_policy": first.resize_policy,
     }
     fused = FusedModel.objects.create(

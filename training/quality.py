@@ -26,16 +26,19 @@ from training.ml import runtime
 from training.ml.metrics import detection_scores, image_scores
 
 RECIPES = {
-    # The platform's defaults: a project's resize policy (stretch), full augmentations, bf16 on
-    # CPUs with AMX, a learning rate that settles by the end of the time budget, and a
-    # pixel threshold and image rule chosen on validation.
+    # The platform's defaults: the input size the project's images suggest (it sets none), a
+    # project's resize policy (stretch), full augmentations, bf16 on CPUs with AMX, a learning
+    # rate that settles by the end of the time budget, and a pixel threshold and image rule
+    # chosen on validation.
     "default": {"loss": "bce+dice", "augment": "full", "resize_policy": "resize"},
-    # What a plain training script does: stretch, flips, fp32, a cosine over its epoch count
-    # (stopped by the clock long before the end), threshold 0.5 for masks and verdicts.
+    # What a plain training script does: a square input, stretch, flips, fp32, a cosine over
+    # its epoch count (stopped by the clock long before the end), threshold 0.5 for masks and
+    # verdicts.
     "plain": {
         "loss": "bce+dice",
         "augment": "flips",
         "resize_policy": "resize",
+        "input_size": [256, 256],
         "precision": "fp32",
         "schedule": "epochs",
         "fixed_threshold": 0.5,
@@ -47,15 +50,6 @@ RECIPES = {
         "augment": "full",
         "resize_policy": "resize",
         "consensus": True,
-    },
-    # A candidate: the default recipe at the input size the project's images suggest
-    # (training/ml/input_size.py: their usual aspect ratio, short side at most 256) instead
-    # of the protocol's square, so small defects on oblong tiles are not squeezed.
-    "native": {
-        "loss": "bce+dice",
-        "augment": "full",
-        "resize_policy": "resize",
-        "input_size": "suggested",
     },
     # A candidate: the default recipe validating and shipping an average of its weights.
     "average": {
@@ -91,13 +85,10 @@ def simulated_consensus(mask: np.ndarray, rng: np.random.Generator, annotators: 
     return np.clip(np.mean(copies, axis=0) * 255 + 0.5, 0, 255).astype(np.uint8)
 
 
-def _project(user, name: str, size: tuple[int, int]) -> Project:
+def _project(user, name: str) -> Project:
+    # No input size: a job takes what the images suggest, as in a project made on the site.
     return Project.objects.create(
-        name=name,
-        slug=f"quality-{uuid.uuid4().hex[:10]}",
-        input_height=size[0],
-        input_width=size[1],
-        created_by=user,
+        name=name, slug=f"quality-{uuid.uuid4().hex[:10]}", created_by=user
     )
 
 
@@ -145,7 +136,7 @@ def run(
     minutes: float,
     seeds: list[int],
     recipes: list[str],
-    size=(256, 256),
+    size: tuple[int, int] | None = None,
     held_out=0.3,
     epochs=1000,
     log=print,
@@ -153,7 +144,7 @@ def run(
     user_model = get_user_model()
     user, _ = user_model.objects.get_or_create(username="quality-check")
     results = []
-    base = _project(user, "quality base", size)
+    base = _project(user, "quality base")
     import_folder(base, user, data_root / positives)
     free = sorted((data_root / negatives / "Imgs").glob("*.jpg"))
     wanted = n_negatives if n_negatives is not None else base.images.count()
@@ -174,11 +165,13 @@ def run(
         for recipe in recipes:
             params = dict(RECIPES[recipe])
             consensus = params.pop("consensus", False)
-            if params.get("input_size") == "suggested":
-                params["input_size"] = services.suggested_input_size(base)
+            # The base project's size for the consensus copy too: the same job, other labels.
+            params.setdefault("input_size", services.input_size_for(base))
+            if size:
+                params["input_size"] = list(size)
             project, ids = base, [i.pk for i in train_images]
             if consensus:
-                project, ids = _consensus_copy(base, user, train_images, labels, seed, size)
+                project, ids = _consensus_copy(base, user, train_images, labels, seed)
             job_params = {
                 "epochs": epochs,
                 "batch_size": 8,
@@ -205,9 +198,9 @@ def run(
     return results
 
 
-def _consensus_copy(base, user, images, labels, seed, size):
+def _consensus_copy(base, user, images, labels, seed):
     """The training images again, in a project of their own, labelled with soft consensus."""
-    project = _project(user, f"quality consensus {seed}", size)
+    project = _project(user, f"quality consensus {seed}")
     rng = np.random.default_rng(seed)
     ids = []
     for image in images:

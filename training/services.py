@@ -54,7 +54,7 @@ def create_job(project, user, params: dict, image_ids=None, queue: bool = True) 
         _check_labels(dataset_labels(dataset))
     params = {
         **param_defaults(),
-        "input_size": [project.input_height, project.input_width],
+        "input_size": input_size_for(project),
         "resize_policy": project.resize_policy,
         "cost_ratio": project.miss_cost,
         **params,
@@ -87,6 +87,17 @@ def suggested_input_size(project, sample: int = 2000) -> list[int] | None:
     sizes = project.images.order_by("-id").values_list("height", "width")[:sample]
     size = suggest_input_size(sizes)
     return list(size) if size else None
+
+
+FALLBACK_INPUT_SIZE = [256, 256]
+
+
+def input_size_for(project) -> list[int]:
+    """[height, width] a new job of the project trains at: the size set on the project, or
+    while none is set, the one its images suggest."""
+    if project.input_height and project.input_width:
+        return [project.input_height, project.input_width]
+    return suggested_input_size(project) or list(FALLBACK_INPUT_SIZE)
 
 
 def _check_labels(labels: dict[int, LabelVersion]) -> None:

@@ -30,8 +30,14 @@ class Project(models.Model):
         default=0.5, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)]
     )
     min_defect_area = models.PositiveIntegerField(default=16, help_text="pixels")
-    input_height = models.PositiveIntegerField(default=256)
-    input_width = models.PositiveIntegerField(default=256)
+    # Empty: jobs take the size the project's images suggest when they start (their usual
+    # shape, short side at most 256): oblong tiles stretched to a square squeeze their defects.
+    input_height = models.PositiveIntegerField(
+        null=True, blank=True, help_text="pixels; empty: what the images suggest"
+    )
+    input_width = models.PositiveIntegerField(
+        null=True, blank=True, help_text="pixels; empty: what the images suggest"
+    )
     resize_policy = models.CharField(
         max_length=10,
         choices=[("resize", "Stretch to the input size"), ("letterbox", "Keep aspect, pad")],

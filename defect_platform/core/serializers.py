@@ -12,6 +12,10 @@ class ProjectSerializer(serializers.ModelSerializer):
         help_text="[height, width] that the project's images suggest: their typical aspect "
         "ratio, the short side at most 256, multiples of 32; null without images"
     )
+    input_size = serializers.SerializerMethodField(
+        help_text="[height, width] a new job trains at: input_height x input_width when set, "
+        "else the suggested size (256 x 256 without images)"
+    )
 
     class Meta:
         model = Project
@@ -27,6 +31,7 @@ class ProjectSerializer(serializers.ModelSerializer):
             "input_height",
             "input_width",
             "suggested_input_size",
+            "input_size",
             "resize_policy",
             "miss_cost",
             "audit_ok_sample",
@@ -36,12 +41,17 @@ class ProjectSerializer(serializers.ModelSerializer):
             "created_at",
             "my_role",
         ]
-        read_only_fields = ["id", "created_at", "my_role", "suggested_input_size"]
+        read_only_fields = ["id", "created_at", "my_role", "suggested_input_size", "input_size"]
 
     def get_suggested_input_size(self, project) -> list[int] | None:
         from training.services import suggested_input_size
 
         return suggested_input_size(project)
+
+    def get_input_size(self, project) -> list[int]:
+        from training.services import input_size_for
+
+        return input_size_for(project)
 
     def get_my_role(self, project) -> str | None:
         request = self.context.get("request")
@@ -63,6 +73,12 @@ class ProjectSerializer(serializers.ModelSerializer):
                         "five times)."
                     }
                 )
+        height = attrs.get("input_height", getattr(self.instance, "input_height", None))
+        width = attrs.get("input_width", getattr(self.instance, "input_width", None))
+        if (height is None) != (width is None):
+            raise serializers.ValidationError(
+                {"input_height": "Set both input_height and input_width, or neither (automatic)."}
+            )
         return attrs
 
 

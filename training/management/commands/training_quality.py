@@ -29,7 +29,14 @@ class Command(BaseCommand):
         parser.add_argument(
             "--recipes", nargs="+", default=quality.PROTOCOL, choices=list(quality.RECIPES)
         )
-        parser.add_argument("--size", type=int, nargs=2, default=[256, 256])
+        parser.add_argument(
+            "--size",
+            type=int,
+            nargs=2,
+            metavar=("HEIGHT", "WIDTH"),
+            help="every recipe's input size (default: what the images suggest, and a plain "
+            "script's 256 x 256 for plain)",
+        )
         parser.add_argument("--out", type=Path, default=Path("quality.json"))
         parser.add_argument(
             "--combine",
@@ -51,7 +58,7 @@ class Command(BaseCommand):
         if not (o["data"] / o["positives"]).is_dir():
             raise CommandError(f"{o['data'] / o['positives']} is not a folder of images and masks.")
         names = ("data", "positives", "negatives", "n_negatives", "minutes", "seeds", "recipes")
-        results = quality.run(*(o[n] for n in names), tuple(o["size"]), log=self.stdout.write)
+        results = quality.run(*(o[n] for n in names), o["size"], log=self.stdout.write)
         # Epochs in the time budget, and so every figure, depend on the CPU.
         self._report(results, describe(), out)
 
