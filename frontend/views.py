@@ -40,6 +40,7 @@ def project_list(request):
 def project_detail(request, pk):
     project = get_project_for_user(request.user, pk)
     images = review.with_state(project.images.all()).order_by("-id")[:60]
+    suggested = suggested_input_size(project)
     context = {
         "project": project,
         "images": images,
@@ -47,8 +48,8 @@ def project_detail(request, pk):
         "jobs": project.jobs.all()[:10],
         "models": project.model_versions.all()[:10],
         "promotions": project.promotions.select_related("model_version", "promoted_by")[:10],
-        "suggested_input_size": suggested_input_size(project),
-        "input_size": input_size_for(project),
+        "suggested_input_size": suggested,
+        "input_size": input_size_for(project, suggested),
         "can_import": can(request.user, project, "import"),
         "can_label": can(request.user, project, "label"),
         "can_review": can(request.user, project, "review"),

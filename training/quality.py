@@ -160,13 +160,14 @@ def run(
             LabelVersion.objects.filter(label__image=i, label__annotator=user).latest("number")
         ]
     }
+    automatic = services.input_size_for(base)
     for seed in seeds:
         train_images, test_images = _split(images, labels, held_out, seed)
         for recipe in recipes:
             params = dict(RECIPES[recipe])
             consensus = params.pop("consensus", False)
             # The base project's size for the consensus copy too: the same job, other labels.
-            params.setdefault("input_size", services.input_size_for(base))
+            params.setdefault("input_size", automatic)
             if size:
                 params["input_size"] = list(size)
             project, ids = base, [i.pk for i in train_images]

@@ -92,12 +92,13 @@ def suggested_input_size(project, sample: int = 2000) -> list[int] | None:
 FALLBACK_INPUT_SIZE = [256, 256]
 
 
-def input_size_for(project) -> list[int]:
+def input_size_for(project, suggested: list[int] | None = None) -> list[int]:
     """[height, width] a new job of the project trains at: the size set on the project, or
-    while none is set, the one its images suggest."""
+    while none is set, the one its images suggest (`suggested`, where the caller already has
+    it, saves reading the images' sizes again)."""
     if project.input_height and project.input_width:
         return [project.input_height, project.input_width]
-    return suggested_input_size(project) or list(FALLBACK_INPUT_SIZE)
+    return suggested or suggested_input_size(project) or list(FALLBACK_INPUT_SIZE)
 
 
 def _check_labels(labels: dict[int, LabelVersion]) -> None:

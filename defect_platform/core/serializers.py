@@ -46,12 +46,16 @@ class ProjectSerializer(serializers.ModelSerializer):
     def get_suggested_input_size(self, project) -> list[int] | None:
         from training.services import suggested_input_size
 
-        return suggested_input_size(project)
+        # Kept for get_input_size: both fields need it, and it reads the images' sizes.
+        self._suggested = getattr(self, "_suggested", {})
+        if project.pk not in self._suggested:
+            self._suggested[project.pk] = suggested_input_size(project)
+        return self._suggested[project.pk]
 
     def get_input_size(self, project) -> list[int]:
         from training.services import input_size_for
 
-        return input_size_for(project)
+        return input_size_for(project, self.get_suggested_input_size(project))
 
     def get_my_role(self, project) -> str | None:
         request = self.context.get("request")
